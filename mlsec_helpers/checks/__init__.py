@@ -1,0 +1,4 @@
+"""The exercises of each lab: reference implementations, test cases and known mistakes.
+
+One module per lab (``lab00``, ...); the mechanism lives in :mod:`mlsec_helpers.exercises`.
+"""

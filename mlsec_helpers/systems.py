@@ -1,0 +1,689 @@
+"""The five reference systems, behind one interface.
+
+Every classifier has ``fit(X, y)``, ``predict(X)``, ``predict_proba(X)``, ``evaluate(X, y)`` and,
+where adversarial-robustness-toolbox applies, ``art_estimator()``. The recommender has
+``fit``, ``predict`` (ratings), ``score`` (all items for some users) and ``recommend``.
+:func:`train_baseline` trains a domain's baseline in seconds (or returns the one trained
+earlier in this process for the same seed).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from sklearn import metrics as skm
+from sklearn.base import clone
+from torch import nn
+from tqdm.auto import tqdm
+
+from .repro import device as default_device
+from .repro import torch_generator
+
+
+def _as_array(X, name: str = "X", ndim: int | None = None, dtype=np.float32) -> np.ndarray:
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be numeric array-like: {err}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def _check_labels(y, n: int, n_classes: int | None = None) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"y must be 1-D with {n} labels (one per row of X), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {y.min()}..{y.max()}")
+    return y.astype(np.int64)
+
+
+def classification_metrics(y_true, proba: np.ndarray, target_names=None) -> dict[str, float]:
+    """Accuracy, and ROC AUC (binary, or one-vs-rest macro for more classes), from probabilities.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    y_true = np.asarray(y_true)
+    proba = np.asarray(proba)
+    if proba.ndim != 2 or len(proba) != len(y_true):
+        raise ValueError(f"proba must be (n, n_classes) with n={len(y_true)}, got {proba.shape}")
+    pred = proba.argmax(1)
+    out = {"accuracy": float((pred == y_true).mean())}
+    if proba.shape[1] == 2:
+        out["roc_auc"] = float(skm.roc_auc_score(y_true, proba[:, 1]))
+        out["average_precision"] = float(skm.average_precision_score(y_true, proba[:, 1]))
+        out["recall"] = float(skm.recall_score(y_true, pred, zero_division=0))
+        out["precision"] = float(skm.precision_score(y_true, pred, zero_division=0))
+    elif len(np.unique(y_true)) == proba.shape[1]:
+        out["roc_auc_ovr"] = float(
+            skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro")
+        )
+        out["macro_f1"] = float(skm.f1_score(y_true, pred, average="macro"))
+    return out
+
+
+# --- torch plumbing -------------------------------------------------------------------------------
+
+
+def fit_torch_classifier(
+    model: nn.Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    device=None,
+    progress: bool | str = True,
+) -> list[float]:
+    """Train ``model`` with Adam and cross-entropy on (X, y); returns the mean loss per epoch.
+
+    Deterministic for a seed (a seeded generator shuffles). Shows a ``tqdm`` bar over epochs
+    (``progress`` may be a label for it, or False).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if batch_size < 1 or lr <= 0:
+        raise ValueError("batch_size must be >= 1 and lr > 0")
+    dev = device or default_device()
+    model.to(dev).train()
+    Xt = torch.as_tensor(X, dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.long)
+    gen = torch_generator(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    losses = []
+    label = progress if isinstance(progress, str) else type(model).__name__
+    bar = tqdm(range(epochs), desc=f"training {label}", disable=not progress, leave=False)
+    for _ in bar:
+        perm = torch.randperm(len(Xt), generator=gen)
+        total = 0.0
+        for start in range(0, len(Xt), batch_size):
+            idx = perm[start : start + batch_size]
+            xb, yb = Xt[idx].to(dev), yt[idx].to(dev)
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        losses.append(total / len(Xt))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def torch_predict_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Softmax probabilities of a torch classifier on a NumPy batch, in evaluation mode.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    model.eval()
+    dev = next(model.parameters()).device
+    Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    out = [
+        torch.softmax(model(Xt[i : i + batch_size].to(dev)), dim=1).cpu()
+        for i in range(0, len(Xt), batch_size)
+    ]
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
+
+
+class _ClassifierBase:
+    """Shared predict/evaluate for the classifiers."""
+
+    n_classes: int
+    domain: str = ""
+
+    def predict(self, X) -> np.ndarray:
+        return self.predict_proba(X).argmax(1)
+
+    def evaluate(self, X, y) -> dict[str, float]:
+        """Accuracy and AUC on (X, y)."""
+        return classification_metrics(y, self.predict_proba(X))
+
+    def _check_fitted(self):
+        if not getattr(self, "fitted_", False):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(X, y) first")
+
+
+# --- image: the digits CNN ----------------------------------------------------------------------
+
+
+class SmallCNN(nn.Module):
+    """Two conv blocks and two dense layers; works on 28x28 (MNIST) and 8x8 (load_digits).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    def __init__(self, image_size: int = 28, n_classes: int = 10, width: int = 16):
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4, got {image_size}")
+        self.features = nn.Sequential(
+            nn.Conv2d(1, width, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        side = image_size // 4
+        self.head = nn.Sequential(
+            nn.Linear(2 * width * side * side, 64), nn.ReLU(), nn.Linear(64, n_classes)
+        )
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class DigitsCNN(_ClassifierBase):
+    """The image reference system: a small CNN that reads handwritten digits (pixels in [0, 1]).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    domain = "image"
+
+    def __init__(self, seed: int = 0, epochs: int = 6, lr: float = 2e-3, batch_size: int = 64):
+        self.seed, self.epochs, self.lr, self.batch_size = seed, epochs, lr, batch_size
+        self.n_classes = 10
+
+    def _check_X(self, X) -> np.ndarray:
+        X = _as_array(X, "X", ndim=4)
+        if X.shape[1] != 1 or X.shape[2] != X.shape[3]:
+            raise ValueError(f"X must be (n, 1, side, side) images, got shape {X.shape}")
+        if X.min() < 0 or X.max() > 1:
+            raise ValueError("pixels must lie in [0, 1]; divide raw 0-255 pixels by 255")
+        return X
+
+    def fit(self, X, y):
+        X = self._check_X(X)
+        y = _check_labels(y, len(X), self.n_classes)
+        torch.manual_seed(self.seed)
+        self.model = SmallCNN(image_size=X.shape[2], n_classes=self.n_classes)
+        self.image_shape = X.shape[1:]
+        self.losses_ = fit_torch_classifier(
+            self.model, X, y, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+            seed=self.seed, progress="digits CNN",
+        )
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._check_X(X)
+        if X.shape[1:] != self.image_shape:
+            raise ValueError(f"X images must be {self.image_shape}, got {X.shape[1:]}")
+        return torch_predict_proba(self.model, X)
+
+    def art_estimator(self):
+        """An ART ``PyTorchClassifier`` around the trained CNN (pixels clipped to [0, 1])."""
+        self._check_fitted()
+        from art.estimators.classification import PyTorchClassifier
+
+        return PyTorchClassifier(
+            model=self.model,
+            loss=nn.CrossEntropyLoss(),
+            input_shape=tuple(self.image_shape),
+            nb_classes=self.n_classes,
+            clip_values=(0.0, 1.0),
+            device_type="gpu" if next(self.model.parameters()).is_cuda else "cpu",
+        )
+
+
+# --- tabular MLP (fraud and medical, for gradient-based work) ----------------------------------
+
+
+class StandardisedMLP(nn.Module):
+    """An MLP whose first layer standardises raw features with fixed train statistics.
+
+    Standardising inside the module lets gradient attacks work on raw, meaningful features.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    def __init__(self, mean, scale, hidden: int = 64, n_classes: int = 2, depth: int = 2):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
+        layers, width = [], len(mean)
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net((x - self.mean) / self.scale)
+
+
+class TabularMLP(_ClassifierBase):
+    """A small torch MLP on tabular features (fraud and medical), standardisation built in.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    def __init__(
+        self, seed: int = 0, hidden: int = 64, epochs: int = 30, lr: float = 1e-3,
+        batch_size: int = 64, weight_decay: float = 1e-4, domain: str = "tabular",
+    ):
+        self.seed, self.hidden, self.epochs, self.lr = seed, hidden, epochs, lr
+        self.batch_size, self.weight_decay, self.domain = batch_size, weight_decay, domain
+        self.n_classes = 2
+
+    def fit(self, X, y):
+        X = _as_array(X, "X", ndim=2)
+        y = _check_labels(y, len(X))
+        self.n_classes = int(max(2, y.max() + 1))
+        scale = X.std(0)
+        scale[scale == 0] = 1.0
+        torch.manual_seed(self.seed)
+        self.model = StandardisedMLP(X.mean(0), scale, self.hidden, self.n_classes)
+        self.n_features_ = X.shape[1]
+        self.clip_values_ = (X.min(0), X.max(0))
+        self.losses_ = fit_torch_classifier(
+            self.model, X, y, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+            weight_decay=self.weight_decay, seed=self.seed, progress=f"{self.domain} MLP",
+        )
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = _as_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_features_:
+            raise ValueError(f"X must have {self.n_features_} features, got {X.shape[1]}")
+        return torch_predict_proba(self.model, X)
+
+    def art_estimator(self):
+        """An ART ``PyTorchClassifier`` around the MLP, on raw features."""
+        self._check_fitted()
+        from art.estimators.classification import PyTorchClassifier
+
+        return PyTorchClassifier(
+            model=self.model,
+            loss=nn.CrossEntropyLoss(),
+            input_shape=(self.n_features_,),
+            nb_classes=self.n_classes,
+            device_type="gpu" if next(self.model.parameters()).is_cuda else "cpu",
+        )
+
+
+# --- scikit-learn systems -------------------------------------------------------------------------
+
+
+class SklearnSystem(_ClassifierBase):
+    """A scikit-learn classifier behind the course interface (NLP, fraud trees, medical).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    def __init__(self, estimator, domain: str, text: bool = False):
+        self.estimator = estimator
+        self.domain = domain
+        self.text = text
+
+    def _check_X(self, X):
+        if self.text:
+            if isinstance(X, str):
+                raise TypeError("X must be a list of messages, not one string: wrap it in [ ]")
+            X = np.asarray(X, dtype=object)
+            if X.ndim != 1 or not all(isinstance(t, str) for t in X):
+                raise TypeError("X must be a 1-D sequence of strings (messages)")
+            return X
+        return _as_array(X, "X", ndim=2, dtype=np.float64)
+
+    def fit(self, X, y):
+        X = self._check_X(X)
+        y = _check_labels(y, len(X))
+        self.estimator = clone(self.estimator)
+        self.estimator.fit(X, y)
+        self.n_classes = len(self.estimator.classes_)
+        if not self.text:
+            self.n_features_ = X.shape[1]
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._check_X(X)
+        if not self.text and X.shape[1] != self.n_features_:
+            raise ValueError(f"X must have {self.n_features_} features, got {X.shape[1]}")
+        return self.estimator.predict_proba(X)
+
+    def art_estimator(self, clip_values=None):
+        """An ART estimator: gradient-capable for a scaled logistic regression, black-box else."""
+        self._check_fitted()
+        if self.text:
+            raise NotImplementedError(
+                "ART's estimators take numeric arrays, not raw text; lab 02 attacks the text "
+                "model through its own black-box query interface (predict_proba on strings)"
+            )
+        from art.estimators.classification import SklearnClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        est = self.estimator
+        if (
+            isinstance(est, Pipeline)
+            and len(est.steps) == 2
+            and isinstance(est.steps[0][1], StandardScaler)
+            and isinstance(est.steps[1][1], LogisticRegression)
+        ):
+            # ART's logistic-regression wrapper has exact gradients; the scaler becomes ART's
+            # preprocessing, so attacks perturb raw (clinically meaningful) features.
+            from art.estimators.classification.scikitlearn import (
+                ScikitlearnLogisticRegression,
+            )
+
+            scaler = est.steps[0][1]
+            return ScikitlearnLogisticRegression(
+                model=est.steps[1][1],
+                clip_values=clip_values,
+                preprocessing=(scaler.mean_, scaler.scale_),
+            )
+        return SklearnClassifier(model=est, clip_values=clip_values)
+
+
+def text_triage_pipeline(C: float = 10.0):
+    """The NLP baseline: word 1-2-grams and character 2-5-grams, TF-IDF, logistic regression.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    return make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+        ),
+        LogisticRegression(max_iter=2000, C=C),
+    )
+
+
+def TextTriage() -> SklearnSystem:  # noqa: N802 (a factory that reads like a class)
+    """The NLP reference system: support-message triage (intents and scam) with TF-IDF + LR.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    return SklearnSystem(text_triage_pipeline(), domain="nlp", text=True)
+
+
+def FraudScorer(seed: int = 0) -> SklearnSystem:  # noqa: N802
+    """The fraud reference system: gradient-boosted trees on transaction features.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return SklearnSystem(
+        HistGradientBoostingClassifier(random_state=seed, max_iter=200, learning_rate=0.1),
+        domain="fraud",
+    )
+
+
+def DiagnosisModel(C: float = 1.0) -> SklearnSystem:  # noqa: N802
+    """The medical reference system: standardised logistic regression on WDBC features.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return SklearnSystem(
+        Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=C, max_iter=5000))]),
+        domain="medical",
+    )
+
+
+# --- recommender: biased matrix factorisation ------------------------------------------------
+
+
+class _MF(nn.Module):
+    def __init__(self, n_users: int, n_items: int, dim: int, mu: float):
+        super().__init__()
+        self.P = nn.Embedding(n_users, dim)
+        self.Q = nn.Embedding(n_items, dim)
+        self.bu = nn.Embedding(n_users, 1)
+        self.bi = nn.Embedding(n_items, 1)
+        for emb in (self.P, self.Q):
+            nn.init.normal_(emb.weight, std=0.05)
+        for emb in (self.bu, self.bi):
+            nn.init.zeros_(emb.weight)
+        self.mu = mu
+
+    def forward(self, u, i):
+        dot = (self.P(u) * self.Q(i)).sum(1)
+        return self.mu + self.bu(u).squeeze(1) + self.bi(i).squeeze(1) + dot
+
+
+class MFRecommender:
+    """The recommender reference system: biased matrix factorisation of star ratings (torch).
+
+    ``fit(X, y)`` takes X = (n, 2) integer (user, item) indices and y = ratings.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+    domain = "recommender"
+
+    def __init__(
+        self, n_users: int, n_items: int, dim: int = 32, epochs: int = 40, lr: float = 0.01,
+        weight_decay: float = 0.05, bias_decay: float = 0.05, batch_size: int = 4096,
+        seed: int = 0,
+    ):
+        if n_users < 1 or n_items < 1 or dim < 1:
+            raise ValueError("n_users, n_items and dim must be positive")
+        self.n_users, self.n_items, self.dim = int(n_users), int(n_items), int(dim)
+        self.epochs, self.lr, self.weight_decay = epochs, lr, weight_decay
+        self.bias_decay, self.batch_size, self.seed = bias_decay, batch_size, seed
+
+    def _check_pairs(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != 2 or not np.issubdtype(X.dtype, np.integer):
+            raise ValueError(f"X must be an (n, 2) integer array of (user, item), got {X.shape}")
+        if X[:, 0].min(initial=0) < 0 or X[:, 0].max(initial=0) >= self.n_users:
+            raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
+        if X[:, 1].min(initial=0) < 0 or X[:, 1].max(initial=0) >= self.n_items:
+            raise ValueError(f"item indices must lie in 0..{self.n_items - 1}")
+        return X.astype(np.int64)
+
+    def fit(self, X, y):
+        X = self._check_pairs(X)
+        y = _as_array(y, "y", ndim=1)
+        if len(y) != len(X):
+            raise ValueError(f"y must have one rating per row of X ({len(X)}), got {len(y)}")
+        torch.manual_seed(self.seed)
+        dev = default_device()
+        self.model = _MF(self.n_users, self.n_items, self.dim, float(y.mean())).to(dev)
+        u = torch.as_tensor(X[:, 0], device=dev)
+        i = torch.as_tensor(X[:, 1], device=dev)
+        r = torch.as_tensor(y, device=dev)
+        opt = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        gen = torch_generator(self.seed)
+        self.losses_ = []
+        for _ in tqdm(range(self.epochs), desc="training MF recommender", leave=False):
+            perm = torch.randperm(len(u), generator=gen).to(dev)
+            total = 0.0
+            for s in range(0, len(u), self.batch_size):
+                idx = perm[s : s + self.batch_size]
+                ub, ib = u[idx], i[idx]
+                opt.zero_grad()
+                err = nn.functional.mse_loss(self.model(ub, ib), r[idx])
+                reg = self.weight_decay * (
+                    self.model.P(ub).pow(2).sum(1) + self.model.Q(ib).pow(2).sum(1)
+                ).mean() + self.bias_decay * (
+                    self.model.bu(ub).pow(2).sum(1) + self.model.bi(ib).pow(2).sum(1)
+                ).mean()
+                (err + reg).backward()
+                opt.step()
+                total += err.item() * len(idx)
+            self.losses_.append(total / len(u))
+        self.model.eval()
+        self.seen_ = {}
+        order = np.argsort(X[:, 0], kind="stable")
+        users, starts = np.unique(X[order, 0], return_index=True)
+        for k, user in enumerate(users):
+            end = starts[k + 1] if k + 1 < len(starts) else len(order)
+            self.seen_[int(user)] = X[order[starts[k] : end], 1]
+        self.fitted_ = True
+        return self
+
+    def _check_fitted(self):
+        if not getattr(self, "fitted_", False):
+            raise RuntimeError("MFRecommender is not fitted yet: call fit(X, y) first")
+
+    @torch.no_grad()
+    def predict(self, X) -> np.ndarray:
+        """Predicted ratings for (user, item) pairs, clipped to the 0.5-5 star scale."""
+        self._check_fitted()
+        X = self._check_pairs(X)
+        dev = next(self.model.parameters()).device
+        out = self.model(torch.as_tensor(X[:, 0], device=dev), torch.as_tensor(X[:, 1], device=dev))
+        return out.clamp(0.5, 5.0).cpu().numpy()
+
+    def predict_proba(self, X):
+        """Not defined: the recommender predicts ratings (use predict, score or recommend)."""
+        raise TypeError("the recommender predicts ratings: use predict, score or recommend")
+
+    @torch.no_grad()
+    def score(self, users) -> np.ndarray:
+        """Predicted rating of every item for each of ``users``: shape (len(users), n_items)."""
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        if not np.issubdtype(users.dtype, np.integer) or users.min() < 0 or (
+            users.max() >= self.n_users
+        ):
+            raise ValueError(f"users must be integer indices in 0..{self.n_users - 1}")
+        m = self.model
+        dev = next(m.parameters()).device
+        u = torch.as_tensor(users, device=dev)
+        s = m.mu + m.bu(u) + m.bi.weight.T + m.P(u) @ m.Q.weight.T
+        return s.cpu().numpy()
+
+    def recommend(self, user: int, k: int = 10, exclude_seen: bool = True) -> np.ndarray:
+        """The top-``k`` item indices for ``user``, leaving out what they rated in training."""
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}")
+        s = self.score([user])[0]
+        if exclude_seen:
+            s[self.seen_.get(int(user), [])] = -np.inf
+        top = np.argpartition(-s, k)[:k]
+        return top[np.argsort(-s[top], kind="stable")]
+
+    def evaluate(self, X, y) -> dict[str, float]:
+        """RMSE and MAE on held-out (user, item, rating) rows."""
+        pred = self.predict(X)
+        y = _as_array(y, "y", ndim=1)
+        return {
+            "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
+            "mae": float(np.mean(np.abs(pred - y))),
+        }
+
+
+def ranking_metrics(scores: np.ndarray, train_pairs, test_pairs, test_ratings, k: int = 10,
+                    like_threshold: float = 4.0) -> dict[str, float]:
+    """HR@k and NDCG@k over users: are the items a user liked next in the top k?
+
+    ``scores`` is (n_users, n_items); items seen in training are excluded from ranking. A user
+    counts when they have at least one held-out rating >= ``like_threshold``.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    train_pairs, test_pairs = np.asarray(train_pairs), np.asarray(test_pairs)
+    scores[train_pairs[:, 0], train_pairs[:, 1]] = -np.inf
+    liked = np.asarray(test_ratings) >= like_threshold
+    hits, ndcgs = [], []
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    for user in np.unique(test_pairs[liked, 0]):
+        relevant = set(test_pairs[liked & (test_pairs[:, 0] == user), 1].tolist())
+        row = top[user]
+        gains = [1.0 / np.log2(r + 2) for r, item in enumerate(row) if item in relevant]
+        ideal = sum(1.0 / np.log2(r + 2) for r in range(min(k, len(relevant))))
+        hits.append(1.0 if gains else 0.0)
+        ndcgs.append(sum(gains) / ideal)
+    return {f"hr@{k}": float(np.mean(hits)), f"ndcg@{k}": float(np.mean(ndcgs)),
+            "users": len(hits)}
+
+
+def popularity_scores(train_pairs, n_users: int, n_items: int) -> np.ndarray:
+    """The popularity baseline: every user gets items ranked by their number of ratings.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    counts = np.bincount(np.asarray(train_pairs)[:, 1], minlength=n_items).astype(np.float64)
+    return np.broadcast_to(counts, (n_users, n_items))
+
+
+# --- one call per domain ----------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, int], object] = {}
+
+
+def make_system(domain: str, data=None, seed: int = 0):
+    """An untrained reference system for ``domain`` (the recommender needs ``data`` for sizes).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    if domain == "image":
+        return DigitsCNN(seed=seed)
+    if domain == "nlp":
+        return TextTriage()
+    if domain == "recommender":
+        if data is None:
+            raise ValueError("the recommender needs the dataset to know n_users and n_items")
+        return MFRecommender(data.extra["n_users"], data.extra["n_items"], seed=seed)
+    if domain == "fraud":
+        return FraudScorer(seed=seed)
+    if domain == "medical":
+        return DiagnosisModel()
+    from .registry import _unknown
+
+    raise _unknown(domain, ["image", "nlp", "recommender", "fraud", "medical"], "domain")
+
+
+def train_baseline(domain: str, data=None, seed: int = 0, cache: bool = True):
+    """Train (or return this process's cached) baseline of ``domain`` on its dataset.
+
+    Returns the fitted system; its ``train_seconds_`` says how long training took.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    from .data import DOMAINS, load_dataset
+
+    if domain not in DOMAINS:
+        from .registry import _unknown
+
+        raise _unknown(domain, list(DOMAINS), "domain")
+    key = (domain, seed)
+    if cache and data is None and key in _CACHE:
+        return _CACHE[key]
+    data = data if data is not None else load_dataset(domain, seed=seed)
+    system = make_system(domain, data, seed)
+    start = time.perf_counter()
+    system.fit(data.X_train, data.y_train)
+    system.train_seconds_ = time.perf_counter() - start
+    if cache:
+        _CACHE[key] = system
+    return system

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from mlsec_helpers import repro
+
+
+def test_setup_seeds_and_caps():
+    info = repro.setup(3, threads=1)
+    assert info["seed"] == 3 and info["threads"] == 1 and torch.get_num_threads() == 1
+    a = (np.random.rand(3), torch.rand(3))
+    repro.setup(3, threads=1)
+    b = (np.random.rand(3), torch.rand(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert torch.equal(a[1], b[1])
+
+
+def test_bad_input():
+    with pytest.raises(TypeError):
+        repro.seed_everything("1")
+    with pytest.raises(ValueError):
+        repro.seed_everything(-2)
+    with pytest.raises(ValueError):
+        repro.cap_threads(0)
+
+
+def test_env_threads(monkeypatch):
+    monkeypatch.setenv("MLSEC_THREADS", "abc")
+    with pytest.raises(ValueError, match="MLSEC_THREADS"):
+        repro.default_threads()
+    monkeypatch.setenv("MLSEC_THREADS", "2")
+    assert repro.default_threads() == 2
+
+
+def test_device(monkeypatch):
+    monkeypatch.setenv("MLSEC_DEVICE", "cpu")
+    assert repro.device().type == "cpu"
+    monkeypatch.setenv("MLSEC_DEVICE", "tpu")
+    with pytest.raises(ValueError):
+        repro.device()
+
+
+def test_generators_are_seeded():
+    assert repro.rng(5).integers(1000) == repro.rng(5).integers(1000)
+    assert torch.equal(torch.rand(2, generator=repro.torch_generator(1)),
+                       torch.rand(2, generator=repro.torch_generator(1)))

@@ -1,0 +1,107 @@
+"""The reference systems: interface, determinism, bad input, ART wrappers."""
+
+import numpy as np
+import pytest
+
+from mlsec_helpers import data, systems
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return data.load_dataset("digits_tiny")
+
+
+def test_cnn_trains_and_is_deterministic(tiny):
+    a = systems.DigitsCNN(seed=0, epochs=2).fit(tiny.X_train, tiny.y_train)
+    b = systems.DigitsCNN(seed=0, epochs=2).fit(tiny.X_train, tiny.y_train)
+    pa, pb = a.predict_proba(tiny.X_test), b.predict_proba(tiny.X_test)
+    np.testing.assert_array_equal(pa, pb)
+    assert pa.shape == (len(tiny.X_test), 10)
+    np.testing.assert_allclose(pa.sum(1), 1, atol=1e-5)
+    assert a.evaluate(tiny.X_test, tiny.y_test)["accuracy"] > 0.6
+
+
+def test_cnn_bad_input(tiny):
+    cnn = systems.DigitsCNN(epochs=1)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        cnn.predict(tiny.X_test)
+    with pytest.raises(ValueError, match="4 dimensions"):
+        cnn.fit(tiny.X_train.reshape(len(tiny.X_train), -1), tiny.y_train)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cnn.fit(tiny.X_train * 16, tiny.y_train)
+    with pytest.raises(ValueError, match="one per row"):
+        cnn.fit(tiny.X_train, tiny.y_train[:-1])
+    cnn.fit(tiny.X_train[:64], tiny.y_train[:64])
+    with pytest.raises(ValueError, match="images must be"):
+        cnn.predict(np.zeros((2, 1, 12, 12), dtype=np.float32))
+
+
+def test_cnn_art_wrapper_runs_fgsm(tiny):
+    from art.attacks.evasion import FastGradientMethod
+
+    cnn = systems.DigitsCNN(seed=0, epochs=3).fit(tiny.X_train, tiny.y_train)
+    est = cnn.art_estimator()
+    x = tiny.X_test[:50]
+    adv = FastGradientMethod(est, eps=0.3).generate(x)
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert np.abs(adv - x).max() <= 0.3 + 1e-6
+    assert cnn.evaluate(adv, tiny.y_test[:50])["accuracy"] < cnn.evaluate(
+        x, tiny.y_test[:50])["accuracy"]
+
+
+def test_medical_baseline_and_art_gradients():
+    d = data.load_dataset("medical")
+    model = systems.train_baseline("medical", d)
+    assert model.evaluate(d.X_test, d.y_test)["accuracy"] >= 0.93
+    est = model.art_estimator()
+    grad = est.loss_gradient(d.X_test[:3].astype(np.float32), np.eye(2)[d.y_test[:3]])
+    assert grad.shape == (3, 30) and np.abs(grad).sum() > 0
+    with pytest.raises(ValueError, match="30 features"):
+        model.predict(d.X_test[:, :5])
+
+
+def test_tabular_mlp():
+    d = data.load_dataset("medical")
+    mlp = systems.TabularMLP(epochs=15).fit(d.X_train, d.y_train)
+    assert mlp.evaluate(d.X_test, d.y_test)["accuracy"] > 0.9
+    assert mlp.art_estimator().nb_classes == 2
+    with pytest.raises(ValueError, match="NaN"):
+        mlp.predict(np.full((1, 30), np.nan))
+
+
+def test_recommender_interface():
+    d = data.load_dataset("recommender")
+    rec = systems.MFRecommender(d.extra["n_users"], d.extra["n_items"], epochs=3)
+    rec.fit(d.X_train, d.y_train)
+    pred = rec.predict(d.X_test[:10])
+    assert pred.shape == (10,) and pred.min() >= 0.5 and pred.max() <= 5
+    top = rec.recommend(0, k=10)
+    assert len(top) == 10 and not set(top) & set(rec.seen_[0].tolist())
+    assert rec.score([0, 1]).shape == (2, d.extra["n_items"])
+    with pytest.raises(ValueError, match="item indices"):
+        rec.predict(np.array([[0, 10**6]]))
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        rec.predict(np.array([0, 1]))
+    with pytest.raises(TypeError, match="ratings"):
+        rec.predict_proba(d.X_test[:2])
+    with pytest.raises(ValueError, match="positive"):
+        rec.recommend(0, k=0)
+
+
+def test_ranking_metrics_on_a_hand_example():
+    scores = np.array([[0.9, 0.8, 0.1, 0.5], [0.1, 0.2, 0.3, 0.4]])
+    train = np.array([[0, 0], [1, 3]])
+    test = np.array([[0, 1], [1, 0]])
+    m = systems.ranking_metrics(scores, train, test, np.array([5.0, 4.5]), k=1)
+    # user 0: item 0 is seen, top-1 is item 1 (liked) -> hit; user 1: top-1 is item 2 -> miss
+    assert m["hr@1"] == 0.5 and m["users"] == 2
+
+
+def test_unknown_domain():
+    with pytest.raises(ValueError, match="unknown domain 'imgae'.*Did you mean 'image'"):
+        systems.train_baseline("imgae")
+
+
+def test_classification_metrics_checks_shapes():
+    with pytest.raises(ValueError):
+        systems.classification_metrics([0, 1], np.zeros((3, 2)))
