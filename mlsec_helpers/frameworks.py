@@ -87,7 +87,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Framework:
-    """A framework the course maps its labs to: display name, version reflected, home page."""
+    """A framework the course maps its labs to: display name, version reflected, home page.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
 
     key: str
     name: str
@@ -97,7 +100,10 @@ class Framework:
 
 @dataclass(frozen=True)
 class AtlasTactic:
-    """A MITRE ATLAS tactic (the adversary's goal), e.g. ``AML.TA0002`` Reconnaissance."""
+    """A MITRE ATLAS tactic (the adversary's goal), e.g. ``AML.TA0002`` Reconnaissance.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
 
     id: str
     name: str
@@ -110,6 +116,8 @@ class AtlasTechnique:
 
     ``tactics`` are the tactic IDs the technique serves; a sub-technique (``parent`` set) has
     its parent's tactics, as in the ATLAS data.
+
+    Introduced in lab 00 (Meet the five systems).
     """
 
     id: str
@@ -129,6 +137,8 @@ class AtlasMitigation:
     """A MITRE ATLAS mitigation and the catalogued techniques it addresses according to ATLAS.
 
     ``techniques`` is empty where the course did not check ATLAS's list.
+
+    Introduced in lab 00 (Meet the five systems).
     """
 
     id: str
@@ -139,7 +149,10 @@ class AtlasMitigation:
 
 @dataclass(frozen=True)
 class CatalogueItem:
-    """An item of a list-style framework (OWASP, NIST CSF, SAIF, IBM): ID, name, one line."""
+    """An item of a list-style framework (OWASP, NIST CSF, SAIF, IBM): ID, name, one line.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
 
     id: str
     name: str
@@ -148,7 +161,10 @@ class CatalogueItem:
 
 @dataclass(frozen=True)
 class LifecycleStage:
-    """A stage of the ML lifecycle / MLOps pipeline and the labs whose threats enter there."""
+    """A stage of the ML lifecycle / MLOps pipeline and the labs whose threats enter there.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
 
     id: str
     name: str
@@ -162,6 +178,8 @@ class Lab:
 
     ``nist_csf`` holds function codes (``"PR"``), ``saif`` element IDs (``"SAIF-1"``),
     ``saif_risks`` course risk IDs (``"SAIF-R-DP"``) and ``ibm`` pillar IDs (``"IBM-DATA"``).
+
+    Introduced in lab 00 (Meet the five systems).
     """
 
     number: int
@@ -186,7 +204,10 @@ class Lab:
 
 
 class UnknownLabError(KeyError, ValueError):
-    """Raised for a lab number outside the course; a ``KeyError`` and a ``ValueError``."""
+    """Raised for a lab number outside the course; a ``KeyError`` and a ``ValueError``.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
 
     def __str__(self) -> str:  # KeyError would print the repr of the message
         return str(self.args[0]) if self.args else ""
@@ -1463,8 +1484,13 @@ def _check_bench(bench: Mapping[int, tuple[float, float]] | None) -> dict[int, t
     return out
 
 
-def lab_table_markdown(bench: dict[int, tuple[float, float]] | None = None) -> str:
+def lab_table_markdown(
+    bench: dict[int, tuple[float, float]] | None = None, links: dict[int, str] | None = None
+) -> str:
     """Return the README's lab table in Markdown, one row per lab.
+
+    ``links`` maps a lab number to the path of its notebook; labs without one are marked
+    "(planned)".
 
     Columns: lab, threat, defence, domains, the ATLAS, OWASP, NIST CSF and SAIF IDs, then
     runtime (s) and peak memory (MB) taken from ``bench`` (``{lab_number: (runtime_s,
@@ -1487,8 +1513,12 @@ def lab_table_markdown(bench: dict[int, tuple[float, float]] | None = None) -> s
             if lab.number in measured
             else ("-", "-")
         )
+        name = f"{lab.label} {lab.title}"
+        if links is not None:
+            name = f"[{name}]({links[lab.number]})" if lab.number in links else (
+                f"{name} (planned)")
         cells = (
-            f"{lab.label} {lab.title}", lab.threat, lab.defence, _join(lab.domains),
+            name, lab.threat, lab.defence, _join(lab.domains),
             _join(lab.atlas), _join(lab.owasp), _join(lab.nist_csf), _join(lab.saif),
             runtime, memory,
         )

@@ -219,6 +219,12 @@ def table(frame, *, precision: int = 3, caption: str | None = None):
     return sty.set_caption(caption) if caption else sty
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
 def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
                       title: str | None = None) -> go.Figure:
     """The ML lifecycle as a row of boxes with arrows, and under each stage the threats
@@ -246,7 +252,7 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
                                showarrow=True, arrowhead=3, arrowsize=1.3, arrowwidth=2,
                                arrowcolor=COLORS["neutral"])
         threats = "<br>".join(
-            f"{lab:02d} {lab_titles.get(lab, '')}".strip() for lab in stage.labs
+            _wrap(f"{lab:02d} {lab_titles.get(lab, '')}".strip(), 18) for lab in stage.labs
         )
         fig.add_annotation(x=x0 + w / 2, y=0.55, text=threats, showarrow=False, yanchor="top",
                            font=dict(size=11, color=COLORS["attack"]), align="center")
@@ -256,4 +262,4 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
     fig.update_xaxes(visible=False, range=[-0.1, n * (w + gap) - gap + 0.1])
     fig.update_yaxes(visible=False, range=[-0.05, 1.05])
     fig.update_layout(margin=dict(l=10, r=10, t=60 if title else 10, b=10))
-    return _title(fig, title, height=330)
+    return _title(fig, title, height=420)

@@ -30,7 +30,7 @@ class DataIntegrityError(RuntimeError):
 
 @dataclass(frozen=True)
 class DataFile:
-    """One file that a loader reads, inside an installed package."""
+    """One file that a loader reads, inside an installed package (introduced in lab 00)."""
 
     package: str  # the import name of the package that ships it
     distribution: str  # the pip name, for the fix-it message
@@ -40,7 +40,7 @@ class DataFile:
 
 @dataclass(frozen=True)
 class DatasetEntry:
-    """A registry record: provenance, licence, citation, the datasheet and what is verified."""
+    """A registry record: provenance, licence, citation, datasheet, what is verified (lab 00)."""
 
     name: str
     domain: str
@@ -114,6 +114,7 @@ REGISTRY: dict[str, DatasetEntry] = {
         row="one message sent to a bank's support chat, with its intent or the scam label",
         datasheet="support_corpus.md",
         generator="mlsec_helpers.nlp_corpus:generate_support_corpus",
+        fingerprint="8b87d63f112743a2dce5aabf6212e43f9ce54bb0d67bfabffdda54354c6afe06",
         known_biases=("templated English; real support traffic is far more varied",),
     ),
     "movielens": DatasetEntry(
@@ -158,6 +159,7 @@ REGISTRY: dict[str, DatasetEntry] = {
         row="one card transaction (customer, terminal, amount, time, category, history features)",
         datasheet="fraud_transactions.md",
         generator="mlsec_helpers.fraud_sim:simulate_transactions",
+        fingerprint="f661c3e013c8934c42eb1d4dcf7e2ccfad828edd91f879948f36093f61049a2e",
         known_biases=("simulated behaviour; fraud scenarios are the ones written down",),
     ),
     "breast_cancer": DatasetEntry(

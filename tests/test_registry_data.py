@@ -103,3 +103,14 @@ def test_summary_table():
     d = data.load_dataset("medical")
     row = d.summary().iloc[0]
     assert row["train rows"] == 455 and "CC BY" in row["licence"]
+
+
+def test_generated_datasets_match_their_registered_fingerprints():
+    for name in ("support", "fraud"):
+        assert registry.REGISTRY[name].fingerprint
+    d = data.load_dataset("nlp")  # verifies the fingerprint of seed 0 on load
+    assert len(d.y_train) + len(d.y_test) == 4000
+    f = data.load_dataset("fraud")
+    assert f.X_train.shape[1] == len(f.feature_names)
+    assert f.frame_train["day"].max() < f.frame_test["day"].min()
+    assert set(f.sensitive_train.columns) == {"customer_age", "customer_region"}
