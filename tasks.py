@@ -85,7 +85,10 @@ def lab() -> None:
     os.chdir(ROOT)
     os.environ.update(THREAD_ENV)
     jupyter = BIN / ("jupyter.exe" if os.name == "nt" else "jupyter")
-    os.execv(str(jupyter), [str(jupyter), "lab", "labs"])
+    args = [str(jupyter), "lab", "labs"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")  # containers often run as root; Jupyter refuses otherwise
+    os.execv(str(jupyter), args)
 
 
 def main(argv: list[str]) -> None:

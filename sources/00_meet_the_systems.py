@@ -33,6 +33,7 @@
 # %%
 import math
 
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -280,6 +281,28 @@ fig = plots.curves(
 )
 fraud_metrics["recall@1%"] = recall_at_budget(fraud_scores, fraud.y_test, 0.01)
 fig
+
+# %% [markdown]
+# In production the scorer raises an alert above a threshold. Move the slider: every alert costs
+# an analyst's time, every fraud below the threshold costs money.
+
+# %%
+n_days = fraud.frame_test["day"].nunique()
+n_frauds = int(fraud.y_test.sum())
+
+
+def alert_report(threshold=0.5):
+    alerts = fraud_scores >= threshold
+    caught = int((alerts & (fraud.y_test == 1)).sum())
+    precision = caught / max(int(alerts.sum()), 1)
+    print(f"threshold {threshold:.2f}: {alerts.sum() / n_days:.0f} alerts a day "
+          f"({alerts.mean():.2%} of transactions), {caught} of {n_frauds} frauds caught, "
+          f"{precision:.0%} of alerts are fraud")
+
+
+threshold_slider = widgets.FloatSlider(value=0.5, min=0.01, max=0.99, step=0.01,
+                                       description="threshold", continuous_update=False)
+display(widgets.interactive(alert_report, threshold=threshold_slider))
 
 # %% [markdown]
 # ## 5 · Medical: the breast-cancer diagnosis aid

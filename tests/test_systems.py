@@ -105,3 +105,15 @@ def test_unknown_domain():
 def test_classification_metrics_checks_shapes():
     with pytest.raises(ValueError):
         systems.classification_metrics([0, 1], np.zeros((3, 2)))
+
+
+def test_baselines_are_deterministic_for_a_seed():
+    for domain in ("nlp", "fraud", "medical"):
+        d = data.load_dataset(domain)
+        a = systems.train_baseline(domain, d, seed=0, cache=False).predict_proba(d.X_test[:50])
+        b = systems.train_baseline(domain, d, seed=0, cache=False).predict_proba(d.X_test[:50])
+        np.testing.assert_array_equal(a, b)
+    d = data.load_dataset("recommender")
+    recs = [systems.MFRecommender(d.extra["n_users"], d.extra["n_items"], epochs=2, seed=0)
+            .fit(d.X_train, d.y_train).predict(d.X_test[:100]) for _ in range(2)]
+    np.testing.assert_array_equal(*recs)
