@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from . import registry
+from .repro import _check_seed
 
 #: The dataset each domain's reference system is built on (COURSE.md).
 DOMAINS: dict[str, str] = {
@@ -82,14 +83,6 @@ class Dataset:
         )
 
 
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(seed)
-
-
 def _fingerprint(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
     return registry.sha256_bytes(hashed.tobytes() + ",".join(map(str, frame.columns)).encode())
@@ -99,15 +92,9 @@ def _fingerprint(frame: pd.DataFrame) -> str:
 
 
 @lru_cache(maxsize=2)
-def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
-    data = registry.read_verified("digits")
-    arr = pd.read_csv(io.BytesIO(data), header=None, compression="gzip").to_numpy()
-    return arr[:, :-1].astype(np.uint8), arr[:, -1].astype(np.int64)
-
-
-@lru_cache(maxsize=2)
-def _raw_digits_tiny() -> tuple[np.ndarray, np.ndarray]:
-    data = registry.read_verified("digits_tiny")
+def _raw_digits(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels and labels of a gzipped CSV of digit images (last column: the label)."""
+    data = registry.read_verified(name)
     arr = pd.read_csv(io.BytesIO(data), header=None, compression="gzip").to_numpy()
     return arr[:, :-1].astype(np.uint8), arr[:, -1].astype(np.int64)
 
@@ -127,23 +114,15 @@ def _raw_breast_cancer():
     return load_breast_cancer()
 
 
-@lru_cache(maxsize=4)
-def _raw_support(seed: int) -> pd.DataFrame:
-    from .nlp_corpus import generate_support_corpus
+@lru_cache(maxsize=8)
+def _generated(name: str, seed: int) -> pd.DataFrame:
+    """Run the registered generator of ``name``; check the fingerprint of the default seed."""
+    import importlib
 
-    frame = generate_support_corpus(seed=seed)
+    module, func = registry.get_entry(name).generator.split(":")
+    frame = getattr(importlib.import_module(module), func)(seed=seed)
     if seed == 0:
-        registry.verify_fingerprint("support", _fingerprint(frame))
-    return frame
-
-
-@lru_cache(maxsize=4)
-def _raw_fraud(seed: int) -> pd.DataFrame:
-    from .fraud_sim import simulate_transactions
-
-    frame = simulate_transactions(seed=seed)
-    if seed == 0:
-        registry.verify_fingerprint("fraud", _fingerprint(frame))
+        registry.verify_fingerprint(name, _fingerprint(frame))
     return frame
 
 
@@ -151,7 +130,7 @@ def _raw_fraud(seed: int) -> pd.DataFrame:
 
 
 def _load_digits(seed: int, tiny: bool = False) -> Dataset:
-    X, y = _raw_digits_tiny() if tiny else _raw_digits()
+    X, y = _raw_digits("digits_tiny" if tiny else "digits")
     side, scale = (8, 16.0) if tiny else (28, 255.0)
     images = (X / scale).astype(np.float32).reshape(-1, 1, side, side)
     X_tr, X_te, y_tr, y_te = train_test_split(
@@ -174,7 +153,7 @@ def _load_digits(seed: int, tiny: bool = False) -> Dataset:
 def _load_support(seed: int) -> Dataset:
     from .nlp_corpus import LABELS, SCAM_LABEL
 
-    frame = _raw_support(seed).copy()
+    frame = _generated("support", seed).copy()
     label_index = {label: i for i, label in enumerate(LABELS)}
     y = frame["label"].map(label_index).to_numpy(dtype=np.int64)
     f_tr, f_te = train_test_split(frame, test_size=0.2, stratify=y, random_state=seed)
@@ -242,7 +221,7 @@ def _load_movielens(seed: int, test_fraction: float = 0.1) -> Dataset:
 def _load_fraud(seed: int) -> Dataset:
     from .fraud_sim import FEATURES, TARGET, feature_matrix
 
-    frame = _raw_fraud(seed)
+    frame = _generated("fraud", seed)
     # Split on time, as a deployed scorer meets the future: the last quarter of days is the test.
     cut = frame["day"].quantile(0.75)
     f_tr = frame[frame["day"] <= cut].reset_index(drop=True)

@@ -143,6 +143,24 @@ def torch_predict_proba(model: nn.Module, X: np.ndarray, batch_size: int = 1024)
     return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
 
 
+def art_pytorch_classifier(model: nn.Module, input_shape: tuple, nb_classes: int,
+                           clip_values=None):
+    """Wrap a trained torch classifier (logits out) as an ART ``PyTorchClassifier``.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    from art.estimators.classification import PyTorchClassifier
+
+    return PyTorchClassifier(
+        model=model,
+        loss=nn.CrossEntropyLoss(),
+        input_shape=input_shape,
+        nb_classes=nb_classes,
+        clip_values=clip_values,
+        device_type="gpu" if next(model.parameters()).is_cuda else "cpu",
+    )
+
+
 class _ClassifierBase:
     """Shared predict/evaluate for the classifiers."""
 
@@ -235,16 +253,8 @@ class DigitsCNN(_ClassifierBase):
     def art_estimator(self):
         """An ART ``PyTorchClassifier`` around the trained CNN (pixels clipped to [0, 1])."""
         self._check_fitted()
-        from art.estimators.classification import PyTorchClassifier
-
-        return PyTorchClassifier(
-            model=self.model,
-            loss=nn.CrossEntropyLoss(),
-            input_shape=tuple(self.image_shape),
-            nb_classes=self.n_classes,
-            clip_values=(0.0, 1.0),
-            device_type="gpu" if next(self.model.parameters()).is_cuda else "cpu",
-        )
+        return art_pytorch_classifier(self.model, tuple(self.image_shape), self.n_classes,
+                                      clip_values=(0.0, 1.0))
 
 
 # --- tabular MLP (fraud and medical, for gradient-based work) ----------------------------------
@@ -314,15 +324,7 @@ class TabularMLP(_ClassifierBase):
     def art_estimator(self):
         """An ART ``PyTorchClassifier`` around the MLP, on raw features."""
         self._check_fitted()
-        from art.estimators.classification import PyTorchClassifier
-
-        return PyTorchClassifier(
-            model=self.model,
-            loss=nn.CrossEntropyLoss(),
-            input_shape=(self.n_features_,),
-            nb_classes=self.n_classes,
-            device_type="gpu" if next(self.model.parameters()).is_cuda else "cpu",
-        )
+        return art_pytorch_classifier(self.model, (self.n_features_,), self.n_classes)
 
 
 # --- scikit-learn systems -------------------------------------------------------------------------
