@@ -138,7 +138,7 @@ def curves(x, series: dict, *, title: str | None = None, xaxis_title: str | None
         fig.update_xaxes(type="log")
     if log_y:
         fig.update_yaxes(type="log")
-    return _title(fig, title, height=420)
+    return _title(fig, title, height=380)
 
 
 def heatmap(z, x_labels, y_labels, *, title: str | None = None, colorscale: str = "Blues",
@@ -242,9 +242,10 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
     n, w, gap = len(stages), 1.0, 0.35
     for k, stage in enumerate(stages):
         x0 = k * (w + gap)
-        fig.add_shape(type="rect", x0=x0, x1=x0 + w, y0=0.62, y1=1.0, line=dict(
+        fig.add_shape(type="rect", x0=x0, x1=x0 + w, y0=0.66, y1=0.96, line=dict(
             color=COLORS["baseline"], width=2), fillcolor="#E8F0FA", layer="below")
-        fig.add_annotation(x=x0 + w / 2, y=0.81, text=f"<b>{stage.name}</b>", showarrow=False,
+        name = _wrap(stage.name.replace("/", "/ "), 14)
+        fig.add_annotation(x=x0 + w / 2, y=0.81, text=f"<b>{name}</b>", showarrow=False,
                            font=dict(size=13))
         if k < n - 1:
             fig.add_annotation(x=x0 + w + gap - 0.02, y=0.81, ax=x0 + w + 0.02, ay=0.81,
@@ -260,6 +261,6 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
             size=60, opacity=0), hovertext=stage.description, hoverinfo="text",
             showlegend=False))
     fig.update_xaxes(visible=False, range=[-0.1, n * (w + gap) - gap + 0.1])
-    fig.update_yaxes(visible=False, range=[-0.05, 1.05])
+    fig.update_yaxes(visible=False, range=[0.0, 1.0])
     fig.update_layout(margin=dict(l=10, r=10, t=60 if title else 10, b=10))
-    return _title(fig, title, height=420)
+    return _title(fig, title, height=380)
