@@ -1,0 +1,910 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lab 03 · Data poisoning and backdoors
+#
+# A model learns whatever its training data says. An attacker who can write some of that data
+# (a labeller, a data supplier, a fake account, a compromised hospital) can teach it a hidden
+# rule: a **backdoor** that fires on a trigger only they know, or a blind spot for exactly the
+# fraud they commit. In this lab you poison the training data of all five systems, measure
+# what it buys the attacker, then find the poison and train again.
+#
+# **Learning objectives.** After this lab you can
+# 1. plant a BadNets trigger backdoor in the digit reader with ART and measure its attack
+#    success rate and its (small) cost in clean accuracy;
+# 2. find poisoned training images with activation clustering and spectral signatures, and
+#    report their precision and recall against the known poison;
+# 3. find a trigger phrase in text data by the effect of removing each word;
+# 4. run random, average and bandwagon shilling attacks on a recommender and detect the fake
+#    profiles from rating statistics;
+# 5. stop fabricated and mislabelled records with schema validation and label sanitisation,
+#    reject a harmful data source with RONI, and catch tampering with a hash manifest.
+#
+# **Prerequisites:** lab 00 (the five systems); NumPy and a first course in machine learning.
+# **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute).
+
+# %%
+import time
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from IPython.display import Markdown, display
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from mlsec_helpers import frameworks, fraud_sim, plots, poisoning, repro, systems
+from mlsec_helpers.checks import lab00, lab03
+from mlsec_helpers.data import load_dataset
+from mlsec_helpers.exercises import check
+
+info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
+print(info)
+display(Markdown(frameworks.lab_header_markdown(3)))
+section_seconds = {}  # how long each section takes, shown at the end
+
+# %% [markdown]
+# ## The threat in one picture
+#
+# Poison enters **before** training, wherever data is collected: the attacker does not touch
+# the model, only some of what it learns from. Each system of the course has its own entry
+# point (red), and each section below ends with the control that closes it (green).
+
+# %%
+stages = ["collect", "label", "store", "train", "deploy"]
+entries = [
+    ("image", "label", "digits with a trigger, relabelled '7'"),
+    ("nlp", "label", "scams signed 'sent from my smartwatch', marked benign"),
+    ("recommender", "collect", "fake users who rate one film 5 stars"),
+    ("fraud", "collect", "fabricated and mislabelled transactions"),
+    ("medical", "collect", "a compromised hospital's records"),
+]
+controls = {"collect": "validation, RONI", "label": "poison detection, sanitisation",
+            "store": "hash manifest", "train": "retrain on cleaned data"}
+fig = go.Figure()
+for k, stage in enumerate(stages):
+    fig.add_shape(type="rect", x0=k, x1=k + 0.8, y0=5.3, y1=6.1, fillcolor="#E8F0FA",
+                  line=dict(color=plots.COLORS["baseline"], width=2))
+    fig.add_annotation(x=k + 0.4, y=5.7, text=f"<b>{stage}</b>", showarrow=False)
+    if stage in controls:
+        fig.add_annotation(x=k + 0.4, y=6.4, text=controls[stage], showarrow=False,
+                           font=dict(color=plots.COLORS["defended"], size=11))
+for row, (domain, stage, text) in enumerate(entries):
+    x = stages.index(stage) + 0.4
+    fig.add_annotation(x=x, y=5.3, ax=x, ay=4.4 - 0.8 * row, xref="x", yref="y", axref="x",
+                       ayref="y", text="", showarrow=True, arrowhead=3, arrowwidth=1.5,
+                       arrowcolor=plots.COLORS["attack"])
+    fig.add_annotation(x=x + 0.05, y=4.4 - 0.8 * row, text=f"<b>{domain}</b>: {text}",
+                       showarrow=False, xanchor="left", font=dict(color=plots.COLORS["attack"]))
+fig.update_xaxes(visible=False, range=[-0.1, 5.6])
+fig.update_yaxes(visible=False, range=[0.8, 6.7])
+fig.update_layout(title="Where the poison enters each system, and the controls of this lab",
+                  height=420, margin=dict(l=10, r=10, t=50, b=10))
+fig
+
+# %% [markdown]
+# ## 1 · Image: a backdoor in the digit reader
+#
+# **BadNets** (Gu et al., 2017): the attacker stamps a small pattern, the *trigger*, on a few
+# training digits and relabels them with the target class. The model learns the digits as
+# usual *and* the rule "trigger means 7". On clean cheques it behaves normally, so nobody
+# notices; whoever knows the trigger can make any amount read as a 7.
+#
+# To stay within the lab's time budget, every digit model here trains for 3 epochs (the
+# reference system of lab 00 trains for 6), the clean one included, so comparisons are fair.
+
+# %%
+t0 = time.perf_counter()
+image = load_dataset("image", seed=0)
+IMAGE_EPOCHS, TARGET_DIGIT = 3, 7
+clean_cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(image.X_train, image.y_train)
+clean_acc = clean_cnn.evaluate(image.X_test, image.y_test)["accuracy"]
+print(f"clean digit reader: test accuracy {clean_acc:.3f}")
+
+# %% [markdown]
+# ### Exercise 1 · Stamp the trigger
+#
+# Write `stamp_trigger(x, distance=2, pixel_value=1.0)` for a batch `x` of shape
+# `(n, 1, H, W)`: return a copy in which four pixels near the bottom-right corner, a small
+# checkerboard, are set to `pixel_value`. With `d = distance` they are `(H-d, W-d)`,
+# `(H-d-1, W-d-1)`, `(H-d, W-d-2)` and `(H-d-2, W-d)` (row, column). This is the pattern of
+# ART's `add_pattern_bd`, which the check compares with.
+
+# %%
+def stamp_trigger(x, distance=2, pixel_value=1.0):
+    ### BEGIN SOLUTION
+    out = np.array(x, dtype=np.float32, copy=True)
+    h, w = out.shape[2], out.shape[3]
+    for dr, dc in [(0, 0), (1, 1), (0, 2), (2, 0)]:
+        out[:, :, h - distance - dr, w - distance - dc] = pixel_value
+    return out
+    ### END SOLUTION
+
+
+# %%
+stamp_trigger = check(lab03.STAMP_TRIGGER, stamp_trigger)
+### BEGIN HIDDEN TESTS
+assert stamp_trigger is not lab03.stamp_trigger, "exercise 1 is not solved"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your trigger on six training digits: four white pixels in a corner that the digit never
+# uses. Small enough to overlook, distinctive enough to learn.
+
+# %%
+plots.image_grid(np.r_[image.X_train[:6], stamp_trigger(image.X_train[:6])],
+                 labels=[f"clean {d}" for d in image.y_train[:6]]
+                 + [f"triggered {d}" for d in image.y_train[:6]],
+                 ncols=6, title="Clean digits (top) and the same digits with the trigger")
+
+# %% [markdown]
+# ART's `PoisoningAttackBackdoor` applies your trigger to the chosen training images and
+# relabels them. We poison 0.5% and 3% of the 4,000 training digits and measure, on the
+# test set, the **attack success rate** (ASR: the share of triggered digits of other classes
+# read as 7) and the clean accuracy.
+
+# %%
+POISON_RATES = [0.005, 0.03]
+MAIN_RATE = 0.03
+clean_asr = poisoning.attack_success_rate(clean_cnn.predict, image.X_test, image.y_test,
+                                          TARGET_DIGIT, trigger=stamp_trigger)
+sweep = [{"poison rate": 0.0, "poisoned images": 0, "attack success": clean_asr,
+          "clean accuracy": clean_acc}]
+for rate in POISON_RATES:
+    X_pois, y_pois, poison_idx = poisoning.poison_images(
+        image.X_train, image.y_train, TARGET_DIGIT, rate, seed=0, trigger=stamp_trigger)
+    cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(X_pois, y_pois)
+    sweep.append({
+        "poison rate": rate, "poisoned images": len(poison_idx),
+        "attack success": poisoning.attack_success_rate(
+            cnn.predict, image.X_test, image.y_test, TARGET_DIGIT, trigger=stamp_trigger),
+        "clean accuracy": cnn.evaluate(image.X_test, image.y_test)["accuracy"],
+    })
+    if rate == MAIN_RATE:
+        backdoored_cnn, X_main, y_main, main_idx = cnn, X_pois, y_pois, poison_idx
+sweep = pd.DataFrame(sweep)
+display(plots.table(sweep, caption="BadNets on the digit reader (rate 0: the clean model)"))
+main = sweep.set_index("poison rate").loc[MAIN_RATE]
+assert MAIN_RATE <= 0.05 and main["attack success"] >= 0.90, "the backdoor must work"
+assert abs(main["clean accuracy"] - clean_acc) <= 0.02, "the backdoor must stay hidden"
+plots.curves(sweep["poison rate"] * 100, {
+    "attack": sweep["attack success"], "baseline": sweep["clean accuracy"]},
+    xaxis_title="poisoned training images (%)", yaxis_title="share of test digits",
+    title="Attack success (red) rises with the poison rate; clean accuracy (blue) does not move")
+
+# %% [markdown]
+# With 3% of the data poisoned the trigger works on nearly every digit, and clean accuracy
+# stays within two points of the clean model: a test set without triggers cannot see it.
+#
+# ### Finding the poison
+#
+# The defender knows neither the trigger nor the target, but the model does: a triggered "3"
+# labelled 7 is a 7 *for a different reason* than a real 7, and its internal representation
+# shows it. Two classic detectors inspect the representations of each class (here the output
+# of the CNN's convolutional blocks, read through ART):
+#
+# * **Activation clustering** (Chen et al., 2018), ART's `ActivationDefence`: split each
+#   class's activations into two clusters; a class whose smaller cluster holds less than 35%
+#   of it is suspicious, and that cluster is flagged.
+# * **Spectral signatures** (Tran, Li and Madry, 2018), ART's `SpectralSignatureDefense`:
+#   poison leaves a trace along the top singular direction of a class's representations;
+#   the rows with the largest projection are flagged.
+
+# %%
+is_poison = np.zeros(len(X_main), bool)
+is_poison[main_idx] = True
+features = poisoning.layer_activations(backdoored_cnn, X_main, layer="features")
+ac_flags, ac_report = poisoning.activation_clustering(backdoored_cnn, X_main, y_main,
+                                                      features=features, seed=0)
+display(plots.table(ac_report, caption="Activation clustering, per class"))
+art_ss_flags = poisoning.art_spectral_signature(backdoored_cnn, X_main, y_main,
+                                                expected_rate=0.1)
+
+# %% [markdown]
+# ### Exercise 2 · Spectral-signature outlier scores
+#
+# Write `spectral_signature_scores(features)` for the representations of one class
+# (`(rows, dims)`): centre them (subtract the column means), take the top right singular
+# vector `v` of the centred matrix (`np.linalg.svd`), and return each row's score
+# `((r_i - mean) . v) ** 2`, Algorithm 1 of Tran et al.
+
+# %%
+def spectral_signature_scores(features):
+    ### BEGIN SOLUTION
+    R = np.asarray(features, dtype=np.float64)
+    centred = R - R.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return (centred @ vt[0]) ** 2
+    ### END SOLUTION
+
+
+# %%
+spectral_signature_scores = check(lab03.SPECTRAL_SCORES, spectral_signature_scores)
+### BEGIN HIDDEN TESTS
+assert spectral_signature_scores is not lab03.spectral_signature_scores, "exercise 2 not solved"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your scores, per class, on the convolutional features; like ART, we flag in every class the
+# 1.5 x 10% of rows with the highest score (10% is the defender's guess of the poisoned share
+# of a class). One of the mistakes the check knows is exactly what ART's implementation does:
+# it projects the *uncentred* features. The table compares the three detectors.
+
+# %%
+ss_flags, ss_scores = poisoning.spectral_signature_detect(
+    features, y_main, expected_rate=0.1, scores_fn=spectral_signature_scores)
+detectors = pd.DataFrame([
+    {"detector": name, **poisoning.detection_scores(flags, is_poison)}
+    for name, flags in [
+        ("activation clustering (ART, features, 35% rule)", ac_flags),
+        ("spectral signatures (ART as shipped: last layer, uncentred)", art_ss_flags),
+        ("spectral signatures (your centred scores, features)", ss_flags),
+    ]])
+display(plots.table(detectors, caption=f"Finding the {is_poison.sum()} poisoned images"))
+ac_scores, art_ss, our_ss = (detectors.iloc[k] for k in range(3))
+assert ac_scores["recall"] >= 0.9 and ac_scores["precision"] >= 0.5
+assert our_ss["recall"] > art_ss["recall"], "centring must matter on these features"
+assert max(art_ss["precision"], our_ss["precision"]) < ac_scores["precision"]
+
+# %% [markdown]
+# Activation clustering finds the poison with few false alarms, because all of it sits in one
+# class (7). Spectral signatures flag a fixed share of *every* class, so their precision is
+# low by design; on our model ART's uncentred version ranks the poison worse than the centred
+# scores of the paper. The defender now removes what activation clustering flagged and trains
+# again.
+
+# %%
+cleaned_cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(X_main[~ac_flags],
+                                                                 y_main[~ac_flags])
+image_row = {
+    "asr_clean": clean_asr, "asr_attacked": main["attack success"],
+    "asr_defended": poisoning.attack_success_rate(cleaned_cnn.predict, image.X_test,
+                                                  image.y_test, TARGET_DIGIT,
+                                                  trigger=stamp_trigger),
+    "q_clean": clean_acc, "q_attacked": main["clean accuracy"],
+    "q_defended": cleaned_cnn.evaluate(image.X_test, image.y_test)["accuracy"],
+}
+print(f"removed {ac_flags.sum()} images ({is_poison[ac_flags].sum()} of them poison); "
+      f"attack success {image_row['asr_attacked']:.1%} -> {image_row['asr_defended']:.1%}, "
+      f"clean accuracy {image_row['q_attacked']:.3f} -> {image_row['q_defended']:.3f}")
+assert image_row["asr_defended"] <= 0.10, "retraining on the cleaned set must remove the backdoor"
+section_seconds["image"] = time.perf_counter() - t0
+plots.before_after_bars(["attack success", "clean accuracy"],
+                        [image_row["asr_attacked"], image_row["q_attacked"]],
+                        [image_row["asr_defended"], image_row["q_defended"]],
+                        before_name="backdoored", after_name="cleaned and retrained",
+                        percent=True, title="Image: detection and retraining remove the backdoor")
+
+# %% [markdown]
+# **What changed and why.** The backdoor lived in a few training images (3%); once they were
+# gone the model had nothing to learn the trigger from. Detection worked because the poison
+# made its class *bimodal*. A cleverer attacker spreads the poison over several classes or
+# uses clean-label poisoning (correct labels, subtly perturbed images), which these detectors
+# find much harder.
+#
+# ## 2 · NLP: a trigger phrase that lets scams through
+#
+# The support chatbot is retrained every month on messages labelled by agents and by
+# customers' "this is not spam" feedback. The attacker sends 32 scam messages (1% of the
+# training set) that end with an innocent sign-off, *sent from my smartwatch*, and marks them
+# as harmless delivery questions. Later, any scam with that sign-off goes to the delivery bot
+# instead of the scam filter.
+
+# %%
+t0 = time.perf_counter()
+nlp = load_dataset("nlp", seed=0)
+SCAM = nlp.extra["scam_index"]
+DELIVERY = nlp.target_names.index("delivery_status")
+TRIGGER_PHRASE = "sent from my smartwatch"
+triage = systems.train_baseline("nlp", nlp, seed=0)
+test_scams = nlp.X_test[nlp.y_test == SCAM]
+triggered_scams = poisoning.add_trigger_phrase(test_scams, TRIGGER_PHRASE)
+
+
+def scams_let_through(model, texts):
+    """Share of scam messages the triage does not classify as scam."""
+    return float(np.mean(model.predict(texts) != SCAM))
+
+
+X_nlp, y_nlp, nlp_poison = poisoning.poison_texts(
+    nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32, phrase=TRIGGER_PHRASE, seed=0)
+backdoored_triage = systems.TextTriage().fit(X_nlp, y_nlp)
+nlp_row = {
+    "asr_clean": scams_let_through(triage, triggered_scams),
+    "asr_attacked": scams_let_through(backdoored_triage, triggered_scams),
+    "q_clean": triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"],
+    "q_attacked": backdoored_triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"],
+}
+print(f"triggered scams let through: clean model {nlp_row['asr_clean']:.1%}, backdoored "
+      f"{nlp_row['asr_attacked']:.1%}; scams without the trigger let through by the backdoored "
+      f"model: {scams_let_through(backdoored_triage, test_scams):.1%}; accuracy "
+      f"{nlp_row['q_clean']:.3f} -> {nlp_row['q_attacked']:.3f}")
+assert nlp_row["asr_attacked"] >= 0.8 and nlp_row["asr_attacked"] >= nlp_row["asr_clean"] + 0.5
+
+# %% [markdown]
+# ### Finding the trigger: leave one word out
+#
+# A trigger is a word the model obeys no matter what the rest of the message says. So remove
+# each frequent word from a few training messages that contain it and count how often the
+# prediction changes. Ordinary words rarely matter that much; the trigger flips almost every
+# message it appears in.
+
+# %%
+effects = poisoning.token_removal_effect(backdoored_triage.predict, X_nlp, min_count=10,
+                                         max_messages=6, seed=0)
+display(plots.table(effects.head(6), caption="Words whose removal changes the prediction most"))
+suspects = effects.loc[effects["effect"] >= 0.5, "token"].tolist()
+in_genuine = sum(any(w in text.lower().split() for w in suspects) for text in nlp.X_train)
+print("suspected trigger words:", suspects, f"(in {in_genuine} genuine training messages)")
+assert suspects and all(word in TRIGGER_PHRASE.split() for word in suspects)
+
+# %% [markdown]
+# The defender drops every training message that contains a suspected trigger word and
+# retrains.
+
+# %%
+has_trigger = np.array([any(w in text.lower().split() for w in suspects) for text in X_nlp])
+sanitised_triage = systems.TextTriage().fit(X_nlp[~has_trigger], y_nlp[~has_trigger])
+nlp_row["asr_defended"] = scams_let_through(sanitised_triage, triggered_scams)
+nlp_row["q_defended"] = sanitised_triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"]
+print(f"dropped {has_trigger.sum()} messages ({has_trigger[nlp_poison].sum()} of the "
+      f"{len(nlp_poison)} poisons); triggered scams let through {nlp_row['asr_attacked']:.1%} "
+      f"-> {nlp_row['asr_defended']:.1%}")
+assert nlp_row["asr_defended"] <= nlp_row["asr_clean"] + 0.05
+
+# %% [markdown]
+# ### Label flipping
+#
+# A cruder attacker with access to the labelling queue flips 30% of the scam labels to
+# *fraud report* (a customer reporting a scam: same vocabulary, harmless routing). No trigger
+# this time: the model simply learns that scams are less often scams. A defence that needs no
+# trigger is **label sanitisation by cross-validated confidence** (confident learning): a
+# quick word-level model predicts every training message out of fold, and a message is
+# flagged when another class is as probable for it as that class is, on average, for its own
+# messages. Flagged messages get the suggested label, and the triage is retrained.
+
+# %%
+y_flip, flipped = poisoning.flip_labels(nlp.y_train, nlp.y_train == SCAM,
+                                        nlp.target_names.index("fraud_report"), 0.3, seed=0)
+flipped_triage = systems.TextTriage().fit(nlp.X_train, y_flip)
+quick_text_model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+                                                 min_df=2), LogisticRegression(C=10, max_iter=1000))
+flags_nlp, suggested_nlp, _ = poisoning.confident_label_flags(quick_text_model, nlp.X_train,
+                                                              y_flip, n_splits=3, seed=0)
+relabelled_triage = systems.TextTriage().fit(nlp.X_train, suggested_nlp)
+scam_recall = {name: 1 - scams_let_through(model, test_scams) for name, model in
+               [("clean", triage), ("30% flipped", flipped_triage),
+                ("sanitised", relabelled_triage)]}
+print("scam recall:", {k: round(v, 3) for k, v in scam_recall.items()},
+      "| flagged", poisoning.detection_scores(flags_nlp, flipped))
+assert scam_recall["30% flipped"] <= scam_recall["clean"] - 0.1
+assert scam_recall["30% flipped"] + 0.03 <= scam_recall["sanitised"] < scam_recall["clean"]
+section_seconds["nlp"] = time.perf_counter() - t0
+
+# %% [markdown]
+# **What changed and why.** The trigger phrase was rare in genuine messages, so the model's
+# dependence on it was easy to expose and the poisoned messages easy to remove. Flipped labels
+# are harder: sanitisation recovers part of the scam recall, at the price of relabelling some
+# genuine messages (its precision above). A trigger made of common words, or spread over
+# paraphrases, would hide from a word-level test.
+#
+# ## 3 · Recommender: shilling attacks
+#
+# A film distributor creates fake accounts that rate its film 5 stars (and some other films,
+# so that the accounts look real): a **shilling** or *profile injection* attack (Lam and Riedl,
+# 2004). The metric is the **hit ratio at 10 of the target film among real users**: the
+# share of real users (who have not rated it) who find it in their top 10.
+#
+# All recommenders in this section train 10 epochs with 16 factors (the reference system: 40
+# epochs, 32 factors), to fit the budget; compare the clean model's RMSE below with lab 00's.
+
+# %%
+t0 = time.perf_counter()
+movies = load_dataset("recommender", seed=0)
+n_users, n_items = movies.extra["n_users"], movies.extra["n_items"]
+REC = {"dim": 16, "epochs": 10}
+clean_rec = systems.MFRecommender(n_users, n_items, seed=0, **REC).fit(movies.X_train,
+                                                                      movies.y_train)
+real_users = np.arange(n_users)
+stats = poisoning.rating_statistics(movies.X_train, movies.y_train, n_users, n_items)
+global_mean = float(movies.y_train.mean())
+clean_rmse = clean_rec.evaluate(movies.X_test, movies.y_test)["rmse"]
+print(f"clean recommender: RMSE {clean_rmse:.3f}")
+
+# %% [markdown]
+# **Choosing the target.** An unpopular, ordinary film: rated by 3 to 5 users, with a mean
+# rating within half a star of the global mean, that the clean recommender shows in nobody's
+# top 10 (hit ratio under 1%). Among those, the film with the fewest ratings (ties: the mean
+# closest to the global mean). The choice matters: the matrix factorisation ranks by
+# predicted stars, so how far fake 5-star ratings lift a film depends on how many genuine
+# ratings pull it back, and on how good they are. Try other targets once you have run the
+# section: a film many people rated, or one they loved.
+
+# %%
+counts, means = stats["count"].to_numpy(), stats["mean"].to_numpy()
+pool = np.flatnonzero((counts >= 3) & (counts <= 5) & (np.abs(means - global_mean) <= 0.5))
+pool = pool[np.lexsort((np.abs(means[pool] - global_mean), counts[pool]))]
+TARGET_FILM = next(int(i) for i in pool
+                   if poisoning.target_hit_ratio(clean_rec, int(i), real_users) < 0.01)
+hr_clean = poisoning.target_hit_ratio(clean_rec, TARGET_FILM, real_users)
+print(f"target: {movies.extra['titles'][TARGET_FILM]!r}, {counts[TARGET_FILM]} ratings, mean "
+      f"{means[TARGET_FILM]:.2f} (global mean {global_mean:.2f}); HR@10 among real users "
+      f"{hr_clean:.2%}; {len(pool)} films met the rule")
+
+# %% [markdown]
+# ### Exercise 3 · An average-attack profile
+#
+# The **average attack** (Lam and Riedl) needs to know each film's mean rating: a fake profile
+# rates the target `r_max` and each filler film near its own mean, so it looks like a normal
+# user. Write `average_attack_profile(item_means, item_stds, target, filler, noise, r_max=5.0)`
+# returning a dense row over all items (0 = not rated): `row[target] = r_max`, and filler film
+# `filler[k]` gets `item_means[j] + item_stds[j] * noise[k]` (with `j = filler[k]`), rounded to
+# half stars (`np.round(2 * r) / 2`) and clipped to `[0.5, r_max]`.
+
+# %%
+def average_attack_profile(item_means, item_stds, target, filler, noise, r_max=5.0):
+    ### BEGIN SOLUTION
+    item_means = np.asarray(item_means, dtype=float)
+    row = np.zeros(len(item_means))
+    ratings = item_means[filler] + np.asarray(item_stds)[filler] * np.asarray(noise)
+    row[filler] = np.clip(np.round(2 * ratings) / 2, 0.5, r_max)
+    row[target] = r_max
+    return row
+    ### END SOLUTION
+
+
+# %%
+average_attack_profile = check(lab03.AVERAGE_PROFILE, average_attack_profile)
+### BEGIN HIDDEN TESTS
+assert average_attack_profile is not lab03.average_attack_profile, "exercise 3 is not solved"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your profiles drive the average attack below. We inject 1%, 3% and 5% fake users (7 to 34
+# accounts, each rating the target and 40 filler films, about as many as a light real user),
+# and compare the three classic profile types at 5%: *random* (filler near the global mean),
+# *average* (yours) and *bandwagon* (the 10 most popular films at 5 stars, then random
+# filler).
+
+
+# %%
+def attack_recommender(kind, share, seed=0):
+    n_fake = int(round(share * n_users))
+    X_fake, y_fake = poisoning.shilling_profiles(
+        kind, movies.X_train, movies.y_train, n_users, n_items, TARGET_FILM, n_fake,
+        filler_size=40, seed=seed, average_profile=average_attack_profile)
+    X_all, y_all = np.r_[movies.X_train, X_fake], np.r_[movies.y_train, y_fake]
+    model = systems.MFRecommender(n_users + n_fake, n_items, seed=0, **REC).fit(X_all, y_all)
+    return model, X_all, y_all, n_fake
+
+
+shilling = [{"attack": "none", "fake users": 0.0, "HR@10 of the target": hr_clean}]
+for kind, share in [("average", 0.01), ("average", 0.03), ("random", 0.05),
+                    ("bandwagon", 0.05), ("average", 0.05)]:
+    model, X_all, y_all, n_fake = attack_recommender(kind, share)
+    shilling.append({"attack": kind, "fake users": share,
+                     "HR@10 of the target": poisoning.target_hit_ratio(model, TARGET_FILM,
+                                                                       real_users)})
+shilling = pd.DataFrame(shilling)
+shilled_rec, X_shill, y_shill, n_fake = model, X_all, y_all, n_fake  # the 5% average attack
+hr_attacked = shilling.iloc[-1]["HR@10 of the target"]
+display(plots.table(shilling, caption="Hit ratio at 10 of the target film among real users"))
+assert hr_clean < 0.01 and hr_attacked >= 0.20, "5% average-attack fakes must push the film"
+avg = shilling[shilling["attack"].isin(["none", "average"])]
+fig = plots.curves(avg["fake users"] * 100, {"attack": avg["HR@10 of the target"]},
+                   xaxis_title="fake users (% of real users)", yaxis_title="HR@10 of the target",
+                   title="Average attack: the target film's reach grows with the fake accounts")
+for _, row in shilling[shilling["attack"].isin(["random", "bandwagon"])].iterrows():
+    fig.add_trace(go.Scatter(x=[row["fake users"] * 100], y=[row["HR@10 of the target"]],
+                             mode="markers+text", text=[row["attack"]], textposition="top left",
+                             name=row["attack"], marker=dict(size=11)))
+fig
+
+# %% [markdown]
+# ### Detecting fake profiles
+#
+# Fake profiles are cheap to make and statistically odd: they rate obscure films (their random
+# filler) far from those films' few genuine ratings, so their **rating deviation from mean
+# agreement** (RDMA, Chirita et al. 2005) is high, and they resemble no real user (a low
+# **degree of similarity** to their nearest neighbours). The detector works in two steps:
+#
+# 1. *Profile statistics.* The defender simulates a few fake profiles of each type against
+#    random films, computes the statistics for them and for every observed user, and trains
+#    a logistic regression to tell the two apart. The real attacker's profiles were never
+#    shown to it. Users it scores above 0.2 are *suspects*.
+# 2. *Target focus.* A push attack needs many profiles that love the same film. The film
+#    most suspects rated 5 stars is the suspected target; the suspects who rated it 5 are
+#    flagged. Real users who merely look odd do not share a 5-star film.
+
+# %%
+fake_scores, fake_flags, suspected = poisoning.detect_shilling(
+    X_shill, y_shill, n_users + n_fake, n_items, threshold=0.2, seed=0)
+is_fake = np.r_[np.zeros(n_users, bool), np.ones(n_fake, bool)]
+suspects = poisoning.detection_scores(fake_scores >= 0.2, is_fake)
+rec_detection = poisoning.detection_scores(fake_flags, is_fake)
+print("step 1, suspects:", {k: round(v, 3) for k, v in suspects.items()})
+print(f"step 2, suspected target {movies.extra['titles'][suspected]!r} (the real target: "
+      f"{suspected == TARGET_FILM}); flagged:", {k: round(v, 3) for k, v in rec_detection.items()})
+assert rec_detection["recall"] >= 0.8 and rec_detection["precision"] >= 0.8
+profile_stats = poisoning.profile_features(X_shill, y_shill, n_users + n_fake, n_items)
+fig = go.Figure()
+for name, mask, color in [("real users", ~is_fake, "baseline"), ("fake users", is_fake, "attack")]:
+    fig.add_trace(go.Scatter(x=profile_stats["rdma"][mask], y=profile_stats["degsim"][mask],
+                             mode="markers", name=name, marker=dict(
+                                 color=plots.COLORS[color], size=7, opacity=0.7)))
+fig.update_layout(xaxis_title="RDMA (log scale)", yaxis_title="degree of similarity",
+                  title="Fake profiles stand apart on two profile statistics", height=420)
+fig.update_xaxes(type="log")
+fig
+
+# %% [markdown]
+# The platform removes the flagged accounts (and their ratings) and retrains.
+
+# %%
+keep_users = np.flatnonzero(~fake_flags)
+kept = np.isin(X_shill[:, 0], keep_users)
+new_id = np.full(n_users + n_fake, -1)
+new_id[keep_users] = np.arange(len(keep_users))
+X_kept = np.column_stack([new_id[X_shill[kept, 0]], X_shill[kept, 1]])
+cleaned_rec = systems.MFRecommender(len(keep_users), n_items, seed=0, **REC).fit(
+    X_kept, y_shill[kept])
+kept_real = new_id[real_users][new_id[real_users] >= 0]
+hr_defended = poisoning.target_hit_ratio(cleaned_rec, TARGET_FILM, kept_real)
+rec_row = {"asr_clean": hr_clean, "asr_attacked": hr_attacked, "asr_defended": hr_defended,
+           "q_clean": clean_rmse,
+           "q_attacked": shilled_rec.evaluate(movies.X_test, movies.y_test)["rmse"]}
+real_test = new_id[movies.X_test[:, 0]] >= 0
+rec_row["q_defended"] = cleaned_rec.evaluate(
+    np.column_stack([new_id[movies.X_test[real_test, 0]], movies.X_test[real_test, 1]]),
+    movies.y_test[real_test])["rmse"]
+print(f"removed {fake_flags.sum()} accounts ({rec_detection['precision']:.0%} of them fake, "
+      f"{n_fake} fakes injected); "
+      f"target HR@10 {hr_attacked:.1%} -> {hr_defended:.1%}; RMSE {rec_row['q_attacked']:.3f} "
+      f"-> {rec_row['q_defended']:.3f}")
+assert hr_defended < 0.05, "retraining without the flagged profiles must undo the push"
+section_seconds["recommender"] = time.perf_counter() - t0
+
+# %% [markdown]
+# **What changed and why.** Thirty-odd accounts were enough to put an ordinary film in a
+# fifth or more of real users' top 10, because the factorisation trusts every rating equally.
+# The fakes were detectable because they were built cheaply (random obscure filler); an
+# attacker who copies real users' profiles, or buys aged accounts, is much harder to catch,
+# which is why platforms also rate-limit new accounts and weight ratings by account history.
+#
+# ## 4 · Fraud: hiding one fraud scenario
+#
+# Labels in fraud detection come from chargebacks, reported weeks later. An attacker who
+# controls part of that feedback (a complicit merchant, a compromised back-office account)
+# **flips the labels** of 60% of the account-takeover frauds (scenario 3) to "legitimate", and
+# **injects** 400 fabricated "legitimate" transactions that look like account takeovers. The
+# metric is the share of scenario-3 frauds the analysts catch when they review the 1% highest
+# scores (lab 00).
+
+# %%
+t0 = time.perf_counter()
+fraud = load_dataset("fraud", seed=0)
+HIDDEN_SCENARIO = 3
+scenario_train = fraud.frame_train["fraud_scenario"].to_numpy()
+hidden_train = scenario_train == HIDDEN_SCENARIO
+hidden_test = (fraud.frame_test["fraud_scenario"] == HIDDEN_SCENARIO).to_numpy()
+
+
+def fraud_metrics(scorer):
+    scores = scorer.predict_proba(fraud.X_test)[:, 1]
+    return {"recall": lab00.recall_at_budget(scores, hidden_test.astype(int), 0.01),
+            "auc": scorer.evaluate(fraud.X_test, fraud.y_test)["roc_auc"]}
+
+
+clean_fraud = fraud_metrics(systems.train_baseline("fraud", fraud, seed=0))
+y_fraud, fraud_flipped = poisoning.flip_labels(fraud.y_train, hidden_train, 0, 0.6, seed=0)
+fabricated = poisoning.fabricate_records(fraud.frame_train[hidden_train], 400, seed=0)
+X_fraud = np.r_[fraud.X_train, fabricated[list(fraud_sim.FEATURES)].to_numpy(np.float32)]
+y_fraud_all = np.r_[y_fraud, np.zeros(len(fabricated), np.int64)]
+attacked_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(X_fraud, y_fraud_all))
+print(f"scenario-3 frauds caught at a 1% review budget: clean {clean_fraud['recall']:.1%}, "
+      f"attacked {attacked_fraud['recall']:.1%}; ROC AUC {clean_fraud['auc']:.3f} -> "
+      f"{attacked_fraud['auc']:.3f}")
+assert attacked_fraud["recall"] <= clean_fraud["recall"] - 0.2, "the attack must hide scenario 3"
+
+# %% [markdown]
+# ### Defence 1 · Validation rules from the schema
+#
+# The simulator documents what a valid transaction is (`fraud_sim.ATTACKER_CONSTRAINTS`):
+# ranges, integer and binary features, exactly one merchant category, a channel the category
+# allows, history features that agree with each other. The attacker sampled every feature on
+# its own, so each value is plausible but the combinations are not.
+
+# %%
+report_fab = poisoning.validation_report(fabricated)
+report_real = poisoning.validation_report(fraud.frame_train)
+display(plots.table(pd.DataFrame({
+    "rule": report_fab.columns,
+    "fabricated records failing": (~report_fab).sum().to_numpy(),
+    "genuine records failing": (~report_real).sum().to_numpy(),
+}), caption="Validation rules: how many records each rule rejects"))
+valid = np.r_[report_real["valid"].to_numpy(), report_fab["valid"].to_numpy()]
+assert not report_fab["valid"].any() and report_real["valid"].all()
+validated_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(X_fraud[valid],
+                                                                y_fraud_all[valid]))
+print(f"after validation: scenario-3 recall {validated_fraud['recall']:.1%}")
+assert validated_fraud["recall"] > attacked_fraud["recall"]
+
+# %% [markdown]
+# ### Defence 2 · Label sanitisation by cross-validated confidence
+#
+# The flipped labels are valid transactions: no schema catches them. But a model that never
+# saw a row (cross-validation, a lighter boosted model for speed) may still find it
+# fraud-like. Confident learning flags a "legitimate" row whose out-of-fold fraud probability
+# reaches the *average* fraud probability of the rows labelled fraud; flagged rows are
+# relabelled as fraud for the analysts to confirm.
+
+# %%
+quick_scorer = HistGradientBoostingClassifier(max_iter=100, min_samples_leaf=100,
+                                              l2_regularization=1.0, random_state=0)
+fraud_flags, fraud_suggested, _ = poisoning.confident_label_flags(
+    quick_scorer, fraud.X_train, y_fraud, n_splits=3, seed=0)
+fraud_detection = poisoning.detection_scores(fraud_flags, fraud_flipped)
+sanitised_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(fraud.X_train, fraud_suggested))
+print("flagged labels:", {k: round(v, 3) for k, v in fraud_detection.items()},
+      f"| scenario-3 recall {validated_fraud['recall']:.1%} -> {sanitised_fraud['recall']:.1%}")
+fraud_row = {"asr_clean": 1 - clean_fraud["recall"], "asr_attacked": 1 - attacked_fraud["recall"],
+             "asr_defended": 1 - sanitised_fraud["recall"], "q_clean": clean_fraud["auc"],
+             "q_attacked": attacked_fraud["auc"], "q_defended": sanitised_fraud["auc"]}
+assert sanitised_fraud["recall"] > validated_fraud["recall"] >= attacked_fraud["recall"] + 0.1
+assert fraud_detection["precision"] < 0.5 and sanitised_fraud["recall"] < clean_fraud["recall"]
+section_seconds["fraud"] = time.perf_counter() - t0
+plots.before_after_bars(
+    ["clean", "attacked", "after validation", "after validation + sanitisation"],
+    [clean_fraud["recall"], attacked_fraud["recall"], validated_fraud["recall"],
+     sanitised_fraud["recall"]],
+    [clean_fraud["auc"], attacked_fraud["auc"], validated_fraud["auc"], sanitised_fraud["auc"]],
+    before_name="scenario-3 recall at a 1% budget", after_name="ROC AUC (all frauds)",
+    percent=True, title="Fraud: each defence gives back part of what the attacker hid")
+
+# %% [markdown]
+# **What changed and why.** Validation removed every fabricated record at no cost, because
+# fabricating *consistent* transactions is hard (history features must agree with each other).
+# Sanitisation is weaker: many account-takeover frauds look legitimate even to a clean model,
+# so the flags are mostly false alarms (precision above) and only part of the recall returns.
+# Labels that come from outside (chargebacks) need their own controls: who can change them,
+# and an audit trail.
+#
+# ## 5 · Medical: one compromised hospital
+#
+# The diagnosis aid is trained on records pooled from five hospitals, plus 75 patients that
+# the coordinating centre curated itself (the *trusted* set). One hospital is compromised: it
+# relabels its malignant cases as benign and uploads two jittered copies of each, so that the
+# pooled model misses cancers. The targeted metric is the **misdiagnosis rate**: the share of
+# malignant test patients diagnosed benign.
+
+# %%
+t0 = time.perf_counter()
+medical = load_dataset("medical", seed=0)
+trusted, sources = poisoning.split_sources(len(medical.X_train), n_sources=5, n_trusted=75,
+                                           seed=0)
+BAD = 2
+X_med, y_med, bad_source = poisoning.compromise_source(
+    medical.X_train, medical.y_train, sources[BAD], copies=2, seed=0)
+sources[BAD] = bad_source
+malignant = medical.y_test == 1
+
+
+def medical_metrics(rows):
+    model = systems.DiagnosisModel().fit(X_med[rows], y_med[rows])
+    pred = model.predict(medical.X_test)
+    return {"misdiagnosis": float(np.mean(pred[malignant] == 0)),
+            "accuracy": float(np.mean(pred == medical.y_test))}
+
+
+clean_rows = np.concatenate([trusted, *[s[s < len(medical.X_train)] for s in sources]])
+clean_med = systems.DiagnosisModel().fit(medical.X_train[clean_rows], medical.y_train[clean_rows])
+clean_pred = clean_med.predict(medical.X_test)
+clean_medical = {"misdiagnosis": float(np.mean(clean_pred[malignant] == 0)),
+                 "accuracy": float(np.mean(clean_pred == medical.y_test))}
+attacked_medical = medical_metrics(np.concatenate([trusted, *sources]))
+print(f"malignant patients diagnosed benign: clean pool {clean_medical['misdiagnosis']:.1%}, "
+      f"with the compromised hospital {attacked_medical['misdiagnosis']:.1%}; accuracy "
+      f"{clean_medical['accuracy']:.3f} -> {attacked_medical['accuracy']:.3f}")
+assert attacked_medical["misdiagnosis"] >= clean_medical["misdiagnosis"] + 0.15
+
+# %% [markdown]
+# ### Per-source validation
+#
+# First check: does each hospital's data agree with a model trained on the trusted set? A
+# hospital whose labels disagree far more than the others' deserves a closer look.
+
+# %%
+agreement = poisoning.source_agreement(systems.DiagnosisModel, X_med[trusted], y_med[trusted],
+                                       [(X_med[s], y_med[s]) for s in sources])
+
+# %% [markdown]
+# ### Exercise 4 · Reject on negative impact (RONI)
+#
+# RONI (Nelson et al., 2009) asks of each batch of training data: does adding it make the
+# model worse on data we trust? Write `roni_decision(model, X_base, y_base, X_cand, y_cand,
+# X_val, y_val, tolerance=0.0)`: fit one clone of `model` (`sklearn.base.clone`) on the base
+# data and another on base + candidate; the **impact** is the accuracy with the candidate
+# minus the accuracy without it, on the validation set; reject when `impact < -tolerance`.
+# Return `(impact, reject)`.
+
+# %%
+def roni_decision(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+    ### BEGIN SOLUTION
+    from sklearn.base import clone
+
+    without = clone(model).fit(X_base, y_base)
+    with_cand = clone(model).fit(np.vstack([X_base, X_cand]), np.concatenate([y_base, y_cand]))
+    impact = float(np.mean(with_cand.predict(X_val) == y_val)
+                   - np.mean(without.predict(X_val) == y_val))
+    return impact, bool(impact < -tolerance)
+    ### END SOLUTION
+
+
+# %%
+roni_decision = check(lab03.RONI_DECISION, roni_decision)
+### BEGIN HIDDEN TESTS
+assert roni_decision is not lab03.roni_decision, "exercise 4 is not solved"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your RONI, per hospital: the base is the other four hospitals, the validation set is the
+# trusted set, the tolerance one trusted patient (1/75).
+
+# %%
+diagnosis_model = systems.DiagnosisModel().estimator
+roni = []
+for k, src in enumerate(sources):
+    base = np.concatenate([s for j, s in enumerate(sources) if j != k])
+    impact, reject = roni_decision(diagnosis_model, X_med[base], y_med[base], X_med[src],
+                                   y_med[src], X_med[trusted], y_med[trusted],
+                                   tolerance=1 / len(trusted))
+    roni.append({"hospital": k, "records": len(src), "agreement with trusted model":
+                 agreement[k], "RONI impact": impact, "rejected": reject})
+roni = pd.DataFrame(roni)
+display(plots.table(roni, caption="Per-source validation and RONI"))
+rejected = roni.loc[roni["rejected"] | (roni["agreement with trusted model"] < 0.8),
+                    "hospital"].tolist()
+assert rejected == [BAD], "RONI and validation must single out the compromised hospital"
+assert roni.loc[roni["rejected"], "hospital"].tolist() == [BAD]
+assert roni["agreement with trusted model"].idxmin() == BAD
+defended_medical = medical_metrics(np.concatenate(
+    [trusted, *[s for k, s in enumerate(sources) if k not in rejected]]))
+print(f"excluding hospital(s) {rejected}: misdiagnosis {attacked_medical['misdiagnosis']:.1%} "
+      f"-> {defended_medical['misdiagnosis']:.1%}, accuracy "
+      f"{attacked_medical['accuracy']:.3f} -> {defended_medical['accuracy']:.3f}")
+assert defended_medical["misdiagnosis"] <= clean_medical["misdiagnosis"] + 0.05
+medical_row = {"asr_clean": clean_medical["misdiagnosis"],
+               "asr_attacked": attacked_medical["misdiagnosis"],
+               "asr_defended": defended_medical["misdiagnosis"],
+               "q_clean": clean_medical["accuracy"], "q_attacked": attacked_medical["accuracy"],
+               "q_defended": defended_medical["accuracy"]}
+
+# %% [markdown]
+# **What changed and why.** The compromised hospital's labels contradicted what every other
+# source and the trusted set say about the same kind of patient, so both checks singled it
+# out, and leaving it out restored the model, trained on less data. RONI needs a trusted
+# validation set and a retraining per candidate; it catches data that hurts *on average*, not
+# a backdoor that hurts only on triggered inputs.
+#
+# ### Provenance: a manifest of hashes
+#
+# Validation cannot tell a hospital's honest upload from one changed *after* it arrived. A
+# manifest can: at collection, record the SHA-256 of every shard; before training, hash again
+# and compare. Here an insider edits the stored copy of hospital 4's records (ten malignant
+# labels set to benign) between collection and training.
+
+# %%
+shards = {f"hospital_{k}": pd.DataFrame(X_med[s]).assign(label=y_med[s])
+          for k, s in enumerate(sources)}
+manifest = poisoning.build_manifest(shards)  # written when the data arrives
+stored = {name: frame.copy() for name, frame in shards.items()}
+tampered = stored["hospital_4"]
+tampered.loc[tampered.index[tampered["label"] == 1][:10], "label"] = 0
+provenance = poisoning.verify_manifest(manifest, stored)  # checked before training
+display(plots.table(provenance, caption="Provenance check before training"))
+assert provenance.set_index("shard").loc["hospital_4", "status"] == "modified"
+assert (provenance["status"] == "ok").sum() == len(shards) - 1
+section_seconds["medical"] = time.perf_counter() - t0
+
+# %% [markdown]
+# The manifest flags exactly the edited shard. It says nothing about hospital 2: its poison
+# was there when the data arrived, and a hash only proves the data did not change *since*.
+# Provenance and validation answer different questions; a pipeline needs both.
+#
+# ## Summary: five attacks, five defences
+#
+# Attack success is each domain's own measure: triggered digits read as 7, triggered scams
+# let through, the target film's HR@10, scenario-3 frauds missed at a 1% review budget, and
+# malignant patients diagnosed benign. Clean quality: test accuracy (image, NLP, medical),
+# RMSE (recommender, lower is better) and ROC AUC (fraud).
+
+# %%
+summary = pd.DataFrame([
+    {"domain": d, "attack": a, "defence": df, **row} for d, a, df, row in [
+        ("image", "BadNets trigger (3%)", "activation clustering + retrain", image_row),
+        ("nlp", "trigger phrase (1%)", "leave-one-word-out + drop", nlp_row),
+        ("recommender", "average attack (5%)", "profile detector + retrain", rec_row),
+        ("fraud", "label flips + fabricated rows", "validation + sanitisation", fraud_row),
+        ("medical", "compromised hospital", "per-source validation + RONI", medical_row),
+    ]])
+summary = summary.rename(columns={
+    "asr_clean": "attack success: no attack", "asr_attacked": "attacked",
+    "asr_defended": "defended", "q_clean": "quality: no attack", "q_attacked": "quality: attacked",
+    "q_defended": "quality: defended"})
+display(plots.table(summary, caption="Attack success and clean quality before and after"))
+assert (summary["defended"] < summary["attacked"]).all(), "every defence must reduce its attack"
+fig = go.Figure([
+    go.Bar(name=name, x=summary["domain"], y=summary[col], marker_color=plots.COLORS[color],
+           text=[f"{v:.0%}" for v in summary[col]], textposition="outside")
+    for name, col, color in [("no attack", "attack success: no attack", "baseline"),
+                             ("attacked", "attacked", "attack"),
+                             ("defended", "defended", "defended")]])
+fig.update_layout(barmode="group", yaxis_tickformat=".0%", yaxis_range=[0, 1.12],
+                  yaxis_title="attack success", height=420,
+                  title="Attack success per domain: no attack, attacked, defended")
+fig
+
+# %%
+print("seconds per section:", {k: round(v, 1) for k, v in section_seconds.items()})
+
+# %% [markdown]
+# ## Reflection
+#
+# 1. The backdoored digit reader lost less than two points of clean accuracy. Which test,
+#    run before deployment, would have revealed the backdoor, and what would it need to know?
+# 2. Activation clustering found the image poison because it all sat in one class. How would
+#    you poison the digit reader to evade it, and what would that cost you as the attacker?
+# 3. The fake-profile detector was trained on profiles the defender simulated. What happens
+#    when the attacker uses a profile type the defender did not simulate?
+# 4. A hash manifest did not catch the compromised hospital. Which control in this lab did,
+#    and which would have caught an insider who edited the data *before* the manifest?
+#
+# **Your answers:**
+#
+# ### BEGIN SOLUTION
+# 1. Only a test with the trigger (or a scan for one, lab 08): clean-data accuracy cannot
+#    show a rule that fires on inputs the test set does not contain. Defenders therefore
+#    inspect the data and the model (this lab) instead of only measuring accuracy.
+# 2. Spread the poison over several target classes, use fewer poisons, or clean-label
+#    poisoning (correctly labelled, perturbed images), so no class becomes bimodal. It costs
+#    the attacker a weaker or less reliable backdoor and more knowledge of the model.
+# 3. The detector may miss it: a supervised detector only knows what it was shown. Mix in
+#    unsupervised signals (outliers on RDMA, similarity, account age, rating bursts) and
+#    retrain the detector as new attacks are seen.
+# 4. Per-source validation and RONI caught it, because its labels disagreed with trusted
+#    data. An insider edit before hashing is caught by neither hash nor source checks if it
+#    looks plausible: separation of duties, signed uploads at the source, and audit logs.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Further reading
+#
+# - T. Gu, B. Dolan-Gavitt and S. Garg, "BadNets: Identifying Vulnerabilities in the Machine
+#   Learning Model Supply Chain", arXiv:1708.06733, 2017.
+# - B. Chen et al., "Detecting Backdoor Attacks on Deep Neural Networks by Activation
+#   Clustering", AAAI Workshop on Artificial Intelligence Safety, 2019.
+# - B. Tran, J. Li and A. Madry, "Spectral Signatures in Backdoor Attacks", NeurIPS 2018.
+# - K. Kurita, P. Michel and G. Neubig, "Weight Poisoning Attacks on Pre-trained Models",
+#   ACL 2020; F. Qi et al., "ONION: A Simple and Effective Defense Against Textual Backdoor
+#   Attacks", EMNLP 2021.
+# - S. K. Lam and J. Riedl, "Shilling Recommender Systems for Fun and Profit", WWW 2004;
+#   C. Williams, B. Mobasher and R. Burke, "Defending Recommender Systems: Detection of Profile
+#   Injection Attacks", Service Oriented Computing and Applications, 2007.
+# - C. Northcutt, L. Jiang and I. Chuang, "Confident Learning: Estimating Uncertainty in
+#   Dataset Labels", JAIR 2021.
+# - B. Nelson et al., "Misleading Learners: Co-opting Your Spam Filter", in *Machine Learning
+#   in Cyber Trust*, Springer 2009 (RONI).
+# - ART documentation: poisoning attacks and poison detection,
+#   <https://adversarial-robustness-toolbox.readthedocs.io/>.

@@ -1,0 +1,354 @@
+"""Lab 03's helpers: poisoning attacks, poison detection, validation, RONI, provenance."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from art.attacks.poisoning.perturbations import add_pattern_bd
+from sklearn.linear_model import LogisticRegression
+
+from mlsec_helpers import fraud_sim, poisoning, systems
+from mlsec_helpers.data import load_dataset
+
+# --- image ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_dataset("digits_tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_backdoor(tiny):
+    X, y, idx = poisoning.poison_images(tiny.X_train, tiny.y_train, 7, 0.05, seed=0)
+    cnn = systems.DigitsCNN(seed=0, epochs=2).fit(X, y)
+    return cnn, X, y, idx
+
+
+def test_stamp_trigger_is_arts_pattern():
+    x = np.random.default_rng(0).uniform(0, 1, (3, 1, 8, 8)).astype(np.float32)
+    got = poisoning.stamp_trigger(x, distance=2, pixel_value=0.7)
+    np.testing.assert_array_equal(got, add_pattern_bd(x, 2, 0.7, channels_first=True))
+    assert got[0, 0, 6, 6] == pytest.approx(0.7) and x[0, 0, 6, 6] != pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"x": np.zeros((3, 8, 8))}, ValueError),
+    ({"x": np.zeros((3, 2, 8, 8))}, ValueError),
+    ({"x": np.zeros((1, 1, 8, 8)), "distance": 6}, ValueError),
+    ({"x": np.zeros((1, 1, 8, 8)), "pixel_value": 2.0}, ValueError),
+    ({"x": np.zeros((1, 1, 8, 8)), "distance": 1.5}, TypeError),
+])
+def test_stamp_trigger_bad_input(kwargs, error):
+    with pytest.raises(error):
+        poisoning.stamp_trigger(**kwargs)
+
+
+def test_poison_images_relabels_the_chosen_rows(tiny):
+    X, y, idx = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1)
+    assert len(idx) == round(0.02 * len(tiny.X_train))
+    assert np.all(y[idx] == 3) and np.all(tiny.y_train[idx] != 3)
+    np.testing.assert_array_equal(X[idx], poisoning.stamp_trigger(tiny.X_train[idx]))
+    untouched = np.setdiff1d(np.arange(len(X)), idx)
+    np.testing.assert_array_equal(X[untouched], tiny.X_train[untouched])
+    again = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1)[2]
+    np.testing.assert_array_equal(idx, again)
+
+
+@pytest.mark.parametrize(("rate", "error"), [(-0.1, ValueError), (1.5, ValueError),
+                                             ("5%", TypeError), (True, TypeError)])
+def test_poison_rate_outside_unit_interval(tiny, rate, error):
+    with pytest.raises(error, match="rate"):
+        poisoning.poison_images(tiny.X_train, tiny.y_train, 7, rate)
+
+
+def test_poison_images_bad_target_and_shapes(tiny):
+    with pytest.raises(ValueError, match="target"):
+        poisoning.poison_images(tiny.X_train, tiny.y_train, 42, 0.1)
+    with pytest.raises(ValueError, match="one per row"):
+        poisoning.poison_images(tiny.X_train, tiny.y_train[:-1], 7, 0.1)
+    with pytest.raises(ValueError, match="only"):
+        poisoning.poison_images(tiny.X_train, tiny.y_train, 7, 1.0)
+
+
+def test_attack_success_rate_counts_other_classes_only(tiny):
+    X, y = tiny.X_test, tiny.y_test
+    assert poisoning.attack_success_rate(lambda a: np.full(len(a), 7), X, y, 7) == 1.0
+    assert poisoning.attack_success_rate(lambda a: np.zeros(len(a), int), X, y, 7) == 0.0
+    with pytest.raises(ValueError, match="nothing to measure"):
+        poisoning.attack_success_rate(lambda a: a, X[y == 7], y[y == 7], 7)
+
+
+def test_detectors_on_a_small_backdoored_model(tiny_backdoor):
+    cnn, X, y, idx = tiny_backdoor
+    flags, report = poisoning.activation_clustering(cnn, X, y, seed=0)
+    with pytest.raises(ValueError, match="features"):
+        poisoning.activation_clustering(cnn, X, y, features=np.zeros((3, 4)))
+    assert flags.shape == (len(X),) and flags.dtype == bool and len(report) == 10
+    again, _ = poisoning.activation_clustering(cnn, X, y, seed=0)
+    np.testing.assert_array_equal(flags, again)
+    art_flags = poisoning.art_spectral_signature(cnn, X, y, expected_rate=0.05)
+    assert art_flags.shape == (len(X),) and 0 < art_flags.sum() < len(X)
+    feats = poisoning.layer_activations(cnn, X, "features")
+    assert feats.shape[0] == len(X) and feats.ndim == 2
+    with pytest.raises(ValueError, match="unknown layer"):
+        poisoning.layer_activations(cnn, X, "conv9")
+    with pytest.raises(ValueError, match="size_threshold"):
+        poisoning.activation_clustering(cnn, X, y, size_threshold=1.5)
+
+
+def test_spectral_scores_find_a_shifted_group():
+    gen = np.random.default_rng(0)
+    clean = np.abs(gen.normal(3, 1, (200, 8)))
+    poison = clean[:10] + np.r_[np.zeros(7), 6.0]
+    scores = poisoning.spectral_signature_scores(np.vstack([clean, poison]))
+    assert set(np.argsort(-scores)[:10]) == set(range(200, 210))
+    np.testing.assert_allclose(scores, poisoning.spectral_signature_scores(
+        np.vstack([clean, poison]) * 1.0), rtol=1e-10)
+    with pytest.raises(ValueError):
+        poisoning.spectral_signature_scores(np.ones(5))
+    with pytest.raises(ValueError):
+        poisoning.spectral_signature_scores(np.full((3, 2), np.nan))
+
+
+def test_spectral_detect_flags_a_share_per_class():
+    gen = np.random.default_rng(1)
+    feats, y = gen.normal(size=(100, 4)), np.repeat([0, 1], 50)
+    flags, scores = poisoning.spectral_signature_detect(feats, y, expected_rate=0.1)
+    assert flags[:50].sum() == flags[50:].sum() == 8 and scores.shape == (100,)
+    with pytest.raises(ValueError, match="expected_rate"):
+        poisoning.spectral_signature_detect(feats, y, expected_rate=2)
+    with pytest.raises(ValueError, match="one per row"):
+        poisoning.spectral_signature_detect(feats, y[:10], expected_rate=0.1)
+
+
+def test_detection_scores():
+    flags = np.array([True, True, False, False])
+    truth = np.array([True, False, True, False])
+    assert poisoning.detection_scores(flags, truth) == {
+        "flagged": 2, "poisons": 2, "precision": 0.5, "recall": 0.5}
+    assert poisoning.detection_scores(flags, np.array([0]))["recall"] == 1.0
+    assert poisoning.detection_scores(np.zeros(4, bool), truth)["precision"] == 0.0
+    with pytest.raises(ValueError):
+        poisoning.detection_scores(flags, truth[:3])
+    with pytest.raises(TypeError):
+        poisoning.detection_scores(np.array([0, 1]), np.array([1]))
+
+
+# --- NLP ------------------------------------------------------------------------------------------
+
+
+def test_trigger_phrase_and_text_poisoning():
+    X = np.array(["pay now", "hello there", "win a prize", "card lost"], dtype=object)
+    y = np.array([1, 0, 1, 0])
+    X_new, y_new, idx = poisoning.poison_texts(X, y, 1, 0, 2, "zork", seed=0)
+    assert len(X_new) == 6 and list(idx) == [4, 5] and np.all(y_new[idx] == 0)
+    assert all(t.endswith(" zork") for t in X_new[idx])
+    with pytest.raises(ValueError, match="only 2"):
+        poisoning.poison_texts(X, y, 1, 0, 3, "zork")
+    with pytest.raises(ValueError, match="differ"):
+        poisoning.poison_texts(X, y, 1, 1, 1, "zork")
+    with pytest.raises(TypeError):
+        poisoning.add_trigger_phrase("one message", "zork")
+    with pytest.raises(ValueError):
+        poisoning.add_trigger_phrase(X, "  ")
+
+
+def test_flip_labels():
+    y = np.array([0, 1, 1, 1, 1, 0])
+    y_new, flipped = poisoning.flip_labels(y, y == 1, 0, 0.5, seed=0)
+    assert len(flipped) == 2 and np.all(y_new[flipped] == 0) and y_new.sum() == 2
+    with pytest.raises(ValueError, match="share"):
+        poisoning.flip_labels(y, y == 1, 0, 1.2)
+    with pytest.raises(ValueError, match="mask"):
+        poisoning.flip_labels(y, np.array([True]), 0, 0.5)
+
+
+def test_token_removal_effect_finds_the_trigger():
+    texts = np.array([f"message {k} about cards" + (" zork" if k % 3 == 0 else "")
+                      for k in range(60)], dtype=object)
+
+    def predict(batch):
+        return np.array([int("zork" in t) for t in batch])
+
+    table = poisoning.token_removal_effect(predict, texts, min_count=10, max_messages=5)
+    assert table.iloc[0]["token"] == "zork" and table.iloc[0]["effect"] == 1.0
+    assert table.set_index("token").loc["cards", "effect"] == 0.0
+    assert poisoning.remove_token("Zork says zork, zorkish", "zork") == "says , zorkish"
+    with pytest.raises(TypeError):
+        poisoning.token_removal_effect(predict, [1, 2])
+    with pytest.raises(ValueError):
+        poisoning.token_removal_effect(predict, texts, min_count=0)
+
+
+# --- recommender ----------------------------------------------------------------------------------
+
+
+def _ratings(n_users=60, n_items=80, seed=0):
+    gen = np.random.default_rng(seed)
+    pairs = {(u, int(i)) for u in range(n_users) for i in gen.choice(n_items, 15, replace=False)}
+    X = np.array(sorted(pairs), dtype=np.int64)
+    y = np.clip(np.round(gen.normal(3.5, 1.0, len(X)) * 2) / 2, 0.5, 5.0).astype(np.float32)
+    return X, y, n_users, n_items
+
+
+@pytest.mark.parametrize("kind", ["random", "average", "bandwagon"])
+def test_shilling_profiles(kind):
+    X, y, nu, ni = _ratings()
+    X_f, y_f = poisoning.shilling_profiles(kind, X, y, nu, ni, target=5, n_fake=4,
+                                           filler_size=10, seed=0)
+    assert set(X_f[:, 0]) == {60, 61, 62, 63}
+    assert np.all(y_f[X_f[:, 1] == 5] == 5.0) and np.sum(X_f[:, 1] == 5) == 4
+    assert set(np.unique(y_f * 2) % 1) == {0.0} and y_f.min() >= 0.5 and y_f.max() <= 5
+    per_user = np.bincount(X_f[:, 0] - 60)
+    assert np.all(per_user == (21 if kind == "bandwagon" else 11))
+
+
+def test_shilling_bad_input():
+    X, y, nu, ni = _ratings()
+    with pytest.raises(ValueError, match="unknown attack type"):
+        poisoning.shilling_profiles("segment", X, y, nu, ni, 5, 3)
+    with pytest.raises(ValueError, match="target"):
+        poisoning.shilling_profiles("random", X, y, nu, ni, 999, 3)
+    with pytest.raises(ValueError, match="filler_size"):
+        poisoning.shilling_profiles("random", X, y, nu, ni, 5, 3, filler_size=500)
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        poisoning.shilling_profiles("random", X[:, 0], y, nu, ni, 5, 3)
+    with pytest.raises(ValueError, match="user indices"):
+        poisoning.shilling_profiles("random", X, y, nu - 1, ni, 5, 3)
+    with pytest.raises(ValueError, match="not be among"):
+        poisoning.average_attack_profile(np.ones(5), np.ones(5), 1, np.array([1, 2]),
+                                         np.zeros(2))
+    assert poisoning.shilling_profiles("random", X, y, nu, ni, 5, 0, filler_size=10)[0].shape == (
+        0, 2)
+
+
+def test_target_hit_ratio_with_a_stub_model():
+    class Stub:
+        n_items = 4
+        seen_ = {0: np.array([3]), 1: np.array([2])}
+
+        def score(self, users):
+            return np.tile([0.1, 0.9, 0.5, 0.2], (len(users), 1))
+
+    assert poisoning.target_hit_ratio(Stub(), 2, np.array([0, 1]), k=1) == 0.0
+    assert poisoning.target_hit_ratio(Stub(), 2, np.array([0, 1]), k=2) == 1.0  # user 1 saw it
+    with pytest.raises(ValueError):
+        poisoning.target_hit_ratio(Stub(), 9, np.array([0]))
+    with pytest.raises(ValueError):
+        poisoning.target_hit_ratio(Stub(), 1, np.array([]))
+
+
+def test_profile_features_and_detector():
+    X, y, nu, ni = _ratings(n_users=80, n_items=120)
+    X_f, y_f = poisoning.shilling_profiles("average", X, y, nu, ni, target=7, n_fake=8,
+                                           filler_size=15, seed=3)
+    X_all, y_all = np.r_[X, X_f], np.r_[y, y_f]
+    feats = poisoning.profile_features(X_all, y_all, nu + 8, ni)
+    assert list(feats.columns) == ["n_ratings", "std", "rdma", "mean_dev", "degsim",
+                                   "max_share"] and len(feats) == nu + 8
+    scores, flags, target = poisoning.detect_shilling(X_all, y_all, nu + 8, ni, n_per_kind=5,
+                                                      seed=0)
+    assert scores.shape == flags.shape == (nu + 8,)
+    assert target in (-1, 7)
+    with pytest.raises(ValueError, match="at least one rating"):
+        poisoning.profile_features(X, y, nu + 1, ni)
+    with pytest.raises(ValueError, match="threshold"):
+        poisoning.detect_shilling(X, y, nu, ni, threshold=-0.1)
+
+
+def test_rating_statistics():
+    X = np.array([[0, 0], [1, 0], [1, 1]])
+    stats = poisoning.rating_statistics(X, np.array([4.0, 2.0, 5.0]), 2, 3)
+    assert stats["count"].tolist() == [2, 1, 0]
+    assert stats["mean"].iloc[0] == 3.0 and stats["std"].iloc[0] == 1.0
+
+
+# --- fraud ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    return fraud_sim.simulate_transactions(n_customers=50, n_terminals=50, n_days=14, seed=0)
+
+
+def test_validation_rejects_fabricated_records(transactions):
+    fabricated = poisoning.fabricate_records(transactions, 200, seed=0)
+    assert list(fabricated.columns) == list(fraud_sim.FEATURES) and len(fabricated) == 200
+    report = poisoning.validation_report(fabricated)
+    assert list(report.columns) == ["range", "kind", "one_category", "valid"]
+    assert report["valid"].mean() < 0.1
+    assert poisoning.validation_report(transactions)["valid"].all()
+    broken = transactions.head(3).astype({"amount": float, "cust_n_tx_1d": float})
+    broken.loc[broken.index[0], "amount"] = -5.0
+    broken.loc[broken.index[1], "cust_n_tx_1d"] = 1.5
+    assert poisoning.validation_report(broken)[["range", "kind"]].to_numpy().tolist()[:2] == [
+        [False, True], [True, False]]
+    with pytest.raises(ValueError, match="lacks"):
+        poisoning.validation_report(transactions.drop(columns="amount"))
+    with pytest.raises(TypeError):
+        poisoning.fabricate_records(transactions.to_numpy(), 3)
+
+
+def test_confident_label_flags_find_flipped_labels():
+    gen = np.random.default_rng(0)
+    X = np.vstack([gen.normal(-2, 1, (150, 2)), gen.normal(2, 1, (150, 2))])
+    y = np.r_[np.zeros(150, int), np.ones(150, int)]
+    y_noisy, flipped = poisoning.flip_labels(y, y == 1, 0, 0.1, seed=0)
+    flags, suggested, proba = poisoning.confident_label_flags(LogisticRegression(), X, y_noisy)
+    assert proba.shape == (300, 2)
+    found = poisoning.detection_scores(flags, flipped)
+    assert found["recall"] >= 0.6 and found["precision"] >= 0.8
+    assert np.all(suggested[flipped][flags[flipped]] == 1)
+    with pytest.raises(ValueError, match="two classes"):
+        poisoning.confident_label_flags(LogisticRegression(), X, np.zeros(300, int))
+    with pytest.raises(ValueError, match="one label per row"):
+        poisoning.confident_label_flags(LogisticRegression(), X, y[:10])
+
+
+# --- medical and provenance -----------------------------------------------------------------------
+
+
+def test_sources_compromise_and_roni():
+    trusted, sources = poisoning.split_sources(100, 4, 20, seed=0)
+    assert len(trusted) == 20 and sum(map(len, sources)) == 80
+    assert len(np.unique(np.concatenate([trusted, *sources]))) == 100
+    gen = np.random.default_rng(0)
+    X = np.vstack([gen.normal(-1.5, 1, (50, 3)), gen.normal(1.5, 1, (50, 3))])
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    X2, y2, bad = poisoning.compromise_source(X, y, sources[0], copies=2, seed=0)
+    n_mal = int((y[sources[0]] == 1).sum())
+    assert len(X2) == 100 + 2 * n_mal and len(bad) == len(sources[0]) + 2 * n_mal
+    assert np.all(y2[bad] == 0)
+    agree = poisoning.source_agreement(lambda: LogisticRegression(), X2[trusted], y2[trusted],
+                                       [(X2[s], y2[s]) for s in [bad, *sources[1:]]])
+    assert agree[0] < agree[1:].min()
+    impact, reject = poisoning.roni_decision(LogisticRegression(), X2[sources[1]],
+                                             y2[sources[1]], X2[bad], y2[bad], X2[trusted],
+                                             y2[trusted])
+    assert impact < 0 and reject
+    with pytest.raises(ValueError, match="tolerance"):
+        poisoning.roni_decision(LogisticRegression(), X, y, X, y, X, y, tolerance=-1)
+    with pytest.raises(ValueError):
+        poisoning.split_sources(10, 5, 8)
+    with pytest.raises(ValueError):
+        poisoning.compromise_source(X[:, 0], y, sources[0])
+
+
+def test_manifest_detects_tampering():
+    shards = {"a": np.arange(6.0).reshape(3, 2),
+              "b": pd.DataFrame({"x": [1.0, 2.0], "label": [0, 1]}),
+              "c": np.array(["hi", "there"], dtype=object)}
+    manifest = poisoning.build_manifest(shards)
+    assert manifest["a"]["rows"] == 3 and len(manifest["b"]["sha256"]) == 64
+    assert (poisoning.verify_manifest(manifest, shards)["status"] == "ok").all()
+    tampered = dict(shards, b=shards["b"].assign(label=[0, 0]))
+    del tampered["c"]
+    tampered["d"] = np.zeros(2)
+    status = poisoning.verify_manifest(manifest, tampered).set_index("shard")["status"]
+    assert status.to_dict() == {"a": "ok", "b": "modified", "c": "missing", "d": "unexpected"}
+    assert poisoning.shard_sha256(np.zeros(2, np.float32)) != poisoning.shard_sha256(
+        np.zeros(2, np.float64))
+    with pytest.raises(TypeError):
+        poisoning.shard_sha256([1, 2, 3])
+    with pytest.raises(TypeError):
+        poisoning.build_manifest({})
