@@ -1,0 +1,432 @@
+"""Unit tests of mlsec_helpers.evasion (lab 02), on small data: digits_tiny, slices, toy models."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlsec_helpers import checkpoints, evasion, fraud_sim, systems
+from mlsec_helpers.data import load_dataset
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_dataset("digits_tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_cnn(tiny):
+    return systems.DigitsCNN(seed=0, epochs=2).fit(tiny.X_train, tiny.y_train)
+
+
+@pytest.fixture(scope="module")
+def small_history():
+    return fraud_sim.simulate_transactions(n_customers=60, n_terminals=60, n_days=14, seed=1)
+
+
+def _toy_scam_proba(texts):
+    """Two classes; P(scam) grows with the share of scam words the text contains."""
+    words = ("verify", "account", "urgent", "click", "suspended", "link")
+    p = np.array([0.2 + 0.12 * sum(w in t.lower() for w in words) for t in texts])
+    return np.column_stack([1 - p, p])
+
+
+# --- text attacks ------------------------------------------------------------------------------
+
+
+def test_character_perturbations_look_the_same_but_differ():
+    assert evasion.homoglyph("paypal") != "paypal"
+    assert evasion.canonicalise(evasion.homoglyph("Secure Account")) == "Secure Account"
+    zw = evasion.zero_width("verify")
+    assert len(zw) == 11 and zw.replace("\u200b", "") == "verify"
+    assert evasion.leetspeak("password") == "p455w0rd"
+    assert evasion.fold_leetspeak("p455w0rd at 5119 1k") == "password at 5119 1k"
+    assert evasion.typo("account", seed=3) == evasion.typo("account", seed=3) != "account"
+    assert evasion.typo("ab") == "ab"
+    assert evasion.synonyms("Verify,") == ["Validate,", "Check,", "Re-check,"]
+    assert evasion.synonyms("banana") == []
+
+
+def test_links_keep_working():
+    link = "http://larkfieldbank-secure.example/verify?id=1"
+    assert evasion.is_link(link) and evasion.is_link("a.b@example.com")
+    assert not evasion.is_link("details:") and not evasion.is_link("Larkfield.")
+    assert evasion.perturb_text(link, "zero_width", fraction=1.0) == link
+    assert evasion.perturb_text(link, "homoglyph", fraction=1.0) != link
+
+
+def test_canonicalise_undoes_invisible_tricks():
+    text = "Your account is suspended"
+    attacked = " ".join(evasion.zero_width(evasion.homoglyph(w)) for w in text.split())
+    assert attacked != text and evasion.canonicalise(attacked) == text
+    assert evasion.canonicalise("\uff36\uff25\uff32\uff29\uff26\uff39") == "VERIFY"
+    assert evasion.canonicalise("Caf\u00e9 \u00a3250") == "Caf\u00e9 \u00a3250"
+
+
+def test_text_helpers_reject_bad_input():
+    with pytest.raises(TypeError):
+        evasion.canonicalise(42)
+    with pytest.raises(TypeError):
+        evasion.homoglyph(None)
+    with pytest.raises(ValueError, match="unknown text attack"):
+        evasion.perturb_text("hello there", "emoji")
+    with pytest.raises(ValueError, match="fraction"):
+        evasion.perturb_text("hello there", "typo", fraction=1.5)
+    with pytest.raises(TypeError):
+        evasion.fold_leetspeak(b"bytes")
+
+
+def test_greedy_attack_evades_toy_model_within_budget():
+    texts = ["Urgent: verify your account now at this link",
+             "Your account is suspended, click the link to verify"]
+    res = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "homoglyph", query_budget=30,
+                                     progress=False)
+    assert res.evaded.all() and res.evasion_rate == 1.0
+    assert (res.queries <= 30).all() and (res.words_changed >= 1).all()
+    assert (res.p_after < res.p_before).all()
+    assert len(res.frame()) == 2
+    again = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "homoglyph", query_budget=30,
+                                       progress=False)
+    assert again.adversarial == res.adversarial
+
+
+def test_greedy_attack_respects_a_small_budget():
+    texts = ["Urgent: verify your account now at this link"]
+    res = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "typo", query_budget=5,
+                                     progress=False)
+    assert res.queries[0] <= 5 + len(texts[0].split())  # importance queries come first
+
+
+def test_greedy_attack_rejects_bad_input():
+    with pytest.raises(ValueError, match="unknown text attack"):
+        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, "emoji", progress=False)
+    with pytest.raises(TypeError, match="list of messages"):
+        evasion.greedy_text_attack(_toy_scam_proba, "one string", 1, progress=False)
+    with pytest.raises(ValueError, match="query_budget"):
+        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, query_budget=0, progress=False)
+    with pytest.raises(ValueError, match="predict_proba"):
+        evasion.greedy_text_attack(lambda t: np.ones(len(t)), ["a b"], 1, progress=False)
+    with pytest.raises(ValueError, match="max_fraction"):
+        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, max_fraction=0, progress=False)
+
+
+def test_defended_pipeline_canonicalises_and_augments():
+    nlp = load_dataset("nlp", seed=0)
+    X, y = nlp.X_train[:300], nlp.y_train[:300]
+    scam = nlp.extra["scam_index"]
+    X_aug, y_aug = evasion.augment_texts(X, y, scam, ("typo", "synonym"), seed=0)
+    n_scam = int((y == scam).sum())
+    assert len(X_aug) == 300 + 2 * n_scam and (y_aug[300:] == scam).all()
+    model = evasion.defended_text_triage().fit(X_aug, y_aug)
+    text = str(X[y == scam][0])
+    attacked = " ".join(evasion.zero_width(evasion.homoglyph(w)) for w in text.split(" "))
+    assert np.allclose(model.predict_proba([attacked]), model.predict_proba([text]))
+    with pytest.raises(ValueError, match="unknown text attack"):
+        evasion.augment_texts(X, y, scam, ("emoji",))
+    with pytest.raises(ValueError, match="one label per text"):
+        evasion.augment_texts(X, y[:10], scam)
+
+
+# --- image attacks -----------------------------------------------------------------------------
+
+
+def test_fgsm_stays_in_the_ball_and_the_pixel_range(tiny, tiny_cnn):
+    x = torch.as_tensor(tiny.X_test[:8])
+    y = torch.as_tensor(tiny.y_test[:8])
+    adv = evasion.fgsm(tiny_cnn.model, x, y, 0.2)
+    assert adv.shape == x.shape
+    assert float((adv - x).abs().max()) <= 0.2 + 1e-6
+    assert float(adv.min()) >= 0 and float(adv.max()) <= 1
+    assert torch.equal(evasion.fgsm(tiny_cnn.model, x, y, 0.0), x)
+
+
+def test_fgsm_rejects_bad_input(tiny, tiny_cnn):
+    x = torch.as_tensor(tiny.X_test[:4])
+    y = torch.as_tensor(tiny.y_test[:4])
+    with pytest.raises(ValueError, match="eps must be"):
+        evasion.fgsm(tiny_cnn.model, x, y, -0.1)
+    with pytest.raises(TypeError, match="eps must be a number"):
+        evasion.fgsm(tiny_cnn.model, x, y, "0.1")
+    with pytest.raises(ValueError, match=r"\(n, 1, H, W\)"):
+        evasion.fgsm(tiny_cnn.model, x[:, 0], y, 0.1)
+    with pytest.raises(ValueError, match="one label per input"):
+        evasion.fgsm(tiny_cnn.model, x, y[:2], 0.1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        evasion.fgsm(tiny_cnn.model, x * 16, y, 0.1)
+
+
+def test_art_fgsm_and_pgd_hurt_accuracy_and_are_seeded(tiny, tiny_cnn):
+    est = tiny_cnn.art_estimator()
+    x, y = tiny.X_test[:40], tiny.y_test[:40]
+    clean = evasion.accuracy(est, x, y)
+    adv_f = evasion.art_fgsm(est, x, y, 0.2)
+    adv_p = evasion.art_pgd(est, x, y, 0.2, steps=5, restarts=1, seed=0)
+    assert np.abs(adv_p - x).max() <= 0.2 + 1e-5 and adv_p.min() >= 0 and adv_p.max() <= 1
+    assert evasion.accuracy(est, adv_p, y) <= evasion.accuracy(est, adv_f, y) + 0.05 < clean
+    assert np.array_equal(adv_p, evasion.art_pgd(est, x, y, 0.2, steps=5, restarts=1, seed=0))
+    assert np.array_equal(evasion.art_pgd(est, x, y, 0.0), x)
+
+
+def test_art_wrappers_reject_bad_input(tiny, tiny_cnn):
+    est = tiny_cnn.art_estimator()
+    x, y = tiny.X_test[:4], tiny.y_test[:4]
+    with pytest.raises(ValueError, match="eps"):
+        evasion.art_pgd(est, x, y, -1.0)
+    with pytest.raises(ValueError, match="steps"):
+        evasion.art_pgd(est, x, y, 0.1, steps=0)
+    with pytest.raises(TypeError, match="ART classifier"):
+        evasion.art_fgsm(tiny_cnn, x, y, 0.1)
+    with pytest.raises(ValueError, match=r"\(n, 1, H, W\)"):
+        evasion.square_attack(est, x.reshape(4, -1), y, 0.1)
+    with pytest.raises(ValueError, match="max_iter"):
+        evasion.square_attack(est, x, y, 0.1, max_iter=0)
+    with pytest.raises(TypeError, match="ART classifier or a course system"):
+        evasion.accuracy(object(), x, y)
+    with pytest.raises(ValueError, match="one label per input"):
+        evasion.accuracy(est, x, y[:2])
+
+
+def test_square_attack_counts_queries(tiny, tiny_cnn):
+    est = tiny_cnn.art_estimator()
+    x, y = tiny.X_test[:10], tiny.y_test[:10]
+    res = evasion.square_attack(est, x, y, 0.3, max_iter=30, seed=0)
+    assert res.x_adv.shape == x.shape and np.abs(res.x_adv - x).max() <= 0.3 + 1e-5
+    assert (res.queries >= 1).all() and res.queries.max() <= 32
+    fooled = est.predict(res.x_adv).argmax(1) != y
+    assert np.array_equal(fooled, res.success)
+    assert (res.queries[~res.success] == res.queries.max()).all()
+
+
+def test_pgd_training_and_robust_trainer_are_deterministic(tiny):
+    from mlsec_helpers.systems import SmallCNN
+
+    torch.manual_seed(0)
+    model = SmallCNN(image_size=8)
+    losses = evasion.pgd_adversarial_training(model, tiny.X_train[:64], tiny.y_train[:64],
+                                              eps=0.1, steps=2, epochs=2, warmup_epochs=1,
+                                              progress=False)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    a = evasion.train_robust_cnn(dataset="digits_tiny", epochs=1, steps=1, warmup_epochs=1)
+    b = evasion.train_robust_cnn(dataset="digits_tiny", epochs=1, steps=1, warmup_epochs=1)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="unknown setting"):
+        evasion.train_robust_cnn(learning_rate=1.0)
+    with pytest.raises(ValueError, match="eps"):
+        evasion.pgd_adversarial_training(model, tiny.X_train[:8], tiny.y_train[:8], eps=-1)
+
+
+def test_robust_checkpoint_is_registered_and_loads():
+    ckpt = checkpoints.CHECKPOINTS["robust_digits_cnn"]
+    assert ckpt.trainer == "mlsec_helpers.evasion:train_robust_cnn" and ckpt.path.is_file()
+    robust = evasion.load_robust_cnn()
+    image = load_dataset("image", seed=0)
+    assert (robust.predict(image.X_test[:100]) == image.y_test[:100]).mean() >= 0.9
+
+
+# --- recommender -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_mf():
+    gen = np.random.default_rng(0)
+    pairs = np.unique(np.column_stack([gen.integers(0, 20, 400), gen.integers(0, 30, 400)]),
+                      axis=0)
+    ratings = gen.integers(1, 6, len(pairs)).astype(np.float32)
+    test = np.array([[u, (u * 7) % 30] for u in range(20)])
+    test = np.array([p for p in test if not ((pairs == p).all(1)).any()])
+    rec = systems.MFRecommender(20, 30, dim=4, epochs=3, seed=0).fit(pairs, ratings)
+    data = type("D", (), {"X_train": pairs, "y_train": ratings, "X_test": test,
+                          "y_test": np.full(len(test), 5.0)})()
+    return rec, data
+
+
+def test_ranking_quality_matches_the_reference(tiny_mf):
+    rec, data = tiny_mf
+    scores = rec.score(np.arange(20))
+    fast = evasion.ranking_quality(scores, data.X_train, data.X_test, data.y_test)
+    ref = systems.ranking_metrics(scores, data.X_train, data.X_test, data.y_test)
+    assert fast["users"] == ref["users"]
+    assert np.isclose(fast["hr@10"], ref["hr@10"]) and np.isclose(fast["ndcg@10"],
+                                                                     ref["ndcg@10"])
+    with pytest.raises(ValueError, match="n_users, n_items"):
+        evasion.ranking_quality(scores[0], data.X_train, data.X_test, data.y_test)
+    with pytest.raises(ValueError, match="pairs"):
+        evasion.ranking_quality(scores, data.X_train[:, 0], data.X_test, data.y_test)
+
+
+def test_embedding_attack_and_apr(tiny_mf):
+    rec, data = tiny_mf
+    dP, dQ = evasion.embedding_attack(rec, data.X_train, data.y_train)
+    assert dP.shape == rec.model.P.weight.shape and dQ.shape == rec.model.Q.weight.shape
+    norms = dP.norm(dim=1)
+    assert torch.allclose(norms[norms > 0], rec.model.P.weight.norm(dim=1)[norms > 0], atol=1e-5)
+    assert np.allclose(evasion.perturbed_scores(rec, dP, dQ, 0.0), rec.score(np.arange(20)),
+                       atol=1e-5)
+    curve = evasion.ranking_under_attack(rec, data, [0.0, 0.5])
+    assert list(curve.columns) == ["eps", "hr@10", "ndcg@10"] and len(curve) == 2
+    apr = evasion.apr_training(rec, data.X_train, data.y_train, eps=0.3, epochs=2,
+                               progress=False)
+    assert apr is not rec and apr.model is not rec.model
+    assert not torch.equal(apr.model.P.weight, rec.model.P.weight)
+    with pytest.raises(ValueError, match="eps"):
+        evasion.perturbed_scores(rec, dP, dQ, -0.1)
+    with pytest.raises(TypeError, match="MFRecommender"):
+        evasion.embedding_attack(object(), data.X_train, data.y_train)
+    with pytest.raises(ValueError, match="pairs"):
+        evasion.apr_training(rec, data.X_train[:, 0], data.y_train, progress=False)
+
+
+# --- fraud -------------------------------------------------------------------------------------
+
+
+def test_legal_moves_and_splits():
+    assert all(online == 0 for _, online in evasion.legal_moves(2))
+    assert all(online == 1 for _, online in evasion.legal_moves(3))
+    assert ("online_retail", 1) in evasion.legal_moves(1) and ("grocery", 0) in \
+        evasion.legal_moves(1)
+    with pytest.raises(ValueError, match="unknown fraud scenario"):
+        evasion.legal_moves(0)
+    parts = evasion.split_amounts(100.01, 3, "electronics")
+    assert np.isclose(parts.sum(), 100.01) and len(parts) == 3
+    assert np.allclose(evasion.split_amounts(120.0, 5, "cash_withdrawal") % 10, 0)
+    assert evasion.split_amounts(20.0, 3, "cash_withdrawal") is None
+    with pytest.raises(ValueError, match="parts"):
+        evasion.split_amounts(10.0, 0, "grocery")
+
+
+def test_constrained_attack_makes_only_valid_transactions(small_history):
+    frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)
+
+    def by_amount(X):  # a toy scorer: large payments are suspicious
+        return np.minimum(1.0, X[:, 0] / 200.0)
+
+    res = evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2,
+                                           progress=False)
+    assert len(res.plan) == len(frauds) and res.plan["valid"].all()
+    assert set(res.transactions["attack_target"]) == set(frauds)
+    assert fraud_sim.check_constraints(res.transactions).all()
+    assert res.X_adv.shape == (len(res.transactions), len(fraud_sim.FEATURES))
+    big = res.plan["amount"] >= 200 * 0.2 * 2
+    assert (res.plan.loc[big & res.plan["evaded"], "parts"] > 1).all()
+    assert (res.plan["queries"] <= 400).all()
+
+
+def test_constrained_attack_rejects_bad_input(small_history):
+    frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)
+    legit = np.flatnonzero(small_history["is_fraud"].to_numpy() == 0)
+
+    def score(X):
+        return np.zeros(len(X))
+
+    with pytest.raises(ValueError, match="threshold"):
+        evasion.constrained_fraud_attack(score, small_history, frauds, 0.0, progress=False)
+    with pytest.raises(ValueError, match="frauds"):
+        evasion.constrained_fraud_attack(score, small_history, legit[:3], 0.5, progress=False)
+    with pytest.raises(TypeError, match="integer row positions"):
+        evasion.constrained_fraud_attack(score, small_history, frauds.astype(float), 0.5,
+                                         progress=False)
+    with pytest.raises(ValueError, match="raw transaction columns"):
+        evasion.constrained_fraud_attack(score, small_history.drop(columns="amount"), frauds,
+                                         0.5, progress=False)
+    with pytest.raises(TypeError, match="DataFrame"):
+        evasion.constrained_fraud_attack(score, small_history.to_numpy(), frauds, 0.5,
+                                         progress=False)
+
+
+def test_robust_features_sum_the_last_24_hours():
+    t0 = pd.Timestamp("2026-01-10 12:00")
+    frame = pd.DataFrame({
+        "timestamp": [t0, t0 + pd.Timedelta(hours=1), t0 + pd.Timedelta(hours=30)],
+        "customer_id": [1, 1, 1], "terminal_id": [5, 5, 5], "amount": [10.0, 20.0, 40.0],
+        "merchant_category": ["grocery"] * 3, "is_online": [0, 0, 0], "is_fraud": [0, 0, 0],
+    })
+    X = evasion.robust_fraud_features(fraud_sim.derive_features(frame))
+    assert X.shape == (3, len(fraud_sim.FEATURES) + 2)
+    assert np.allclose(X[:, -2], [10.0, 30.0, 40.0])
+    assert np.allclose(X[:, -1], [1.0, 30.0 / 10.0, 40.0 / 15.0])  # 24 h total / 30-day mean
+
+
+def test_unconstrained_attack_produces_impossible_rows(small_history):
+    rows = small_history[small_history["is_fraud"] == 1]
+    X, _ = fraud_sim.feature_matrix(rows)
+    legit, _ = fraud_sim.feature_matrix(small_history[small_history["is_fraud"] == 0])
+
+    def score(Z):
+        return np.minimum(1.0, Z[:, 0] / 200.0 + Z[:, -1])
+
+    res = evasion.unconstrained_fraud_attack(score, X, 0.1, legit)
+    assert res.X_adv.shape == X.shape and res.evaded.any()
+    imp = evasion.impossible_transactions(res.X_adv, rows)
+    assert imp.loc[res.evaded, "impossible"].any()
+    assert not evasion.impossible_transactions(X, rows)["impossible"].any()
+    with pytest.raises(ValueError, match="same columns"):
+        evasion.unconstrained_fraud_attack(score, X[:, :5], 0.1, legit)
+    with pytest.raises(ValueError, match="threshold"):
+        evasion.unconstrained_fraud_attack(score, X, 1.5, legit)
+    with pytest.raises(ValueError, match="must be"):
+        evasion.impossible_transactions(res.X_adv[:, :3], rows)
+
+
+# --- medical -----------------------------------------------------------------------------------
+
+
+def test_certified_radius_is_exact_for_linear_models():
+    gen = np.random.default_rng(0)
+    w, b = gen.normal(size=4), 0.2
+    X = gen.normal(size=(6, 4))
+    y = (X @ w + b > 0).astype(int)
+    tol = np.full(4, 0.5)
+    r = evasion.certified_radius(w, b, X, "inf", scale=tol)
+    # moving every feature by r * tol against the class lands exactly on the boundary
+    X_edge = X - np.where(y == 1, 1, -1)[:, None] * np.sign(w) * (r[:, None] * tol)
+    assert np.allclose(X_edge @ w + b, 0, atol=1e-9)
+    r2 = evasion.certified_radius(w, b, X, 2)
+    X2 = X - np.sign(X @ w + b)[:, None] * r2[:, None] * w / np.linalg.norm(w)
+    assert np.allclose(X2 @ w + b, 0, atol=1e-9)
+    with pytest.raises(ValueError, match="unknown norm"):
+        evasion.certified_radius(w, b, X, "L3")
+    with pytest.raises(ValueError, match="w must be"):
+        evasion.certified_radius(w, b, X[:, :2])
+    with pytest.raises(ValueError, match="scale"):
+        evasion.certified_radius(w, b, X, scale=-tol)
+
+
+def test_worst_case_and_certified_accuracy():
+    w, b = np.array([1.0, -2.0]), 0.0
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = np.array([1, 0])
+    Xw = evasion.worst_case_linear(w, b, X, y, np.array([0.1, 0.1]))
+    assert np.allclose(Xw, [[0.9, 0.1], [0.1, 0.9]])
+    acc = evasion.certified_accuracy([0.5, 2.0, 3.0], [True, True, False], [0, 1, 2.5])
+    assert np.allclose(acc, [2 / 3, 1 / 3, 0.0])
+    with pytest.raises(ValueError, match="tolerance"):
+        evasion.worst_case_linear(w, b, X, y, np.array([-0.1, 0.1]))
+    with pytest.raises(ValueError, match="same length"):
+        evasion.certified_accuracy([0.5], [True, False], [0])
+
+
+def test_robust_logistic_regression_widens_the_margin():
+    med = load_dataset("medical", seed=0)
+    tol = evasion.measurement_tolerance(med.X_train, 0.05)
+    plain = evasion.robust_logistic_regression(med.X_train, med.y_train, tol, rho=0.0)
+    ref = Pipeline([("scale", StandardScaler()),
+                    ("lr", LogisticRegression(max_iter=5000, tol=1e-10))])
+    ref.fit(med.X_train, med.y_train)  # rho = 0 is plain logistic regression, fully converged
+    assert np.allclose(plain.predict_proba(med.X_test), ref.predict_proba(med.X_test), atol=1e-5)
+    robust = evasion.robust_logistic_regression(med.X_train, med.y_train, tol, rho=1.5)
+    r_plain = evasion.certified_radius(*evasion.linear_decision(plain), med.X_test, scale=tol)
+    r_rob = evasion.certified_radius(*evasion.linear_decision(robust), med.X_test, scale=tol)
+    assert np.median(r_rob) > np.median(r_plain)
+    with pytest.raises(ValueError, match="relative"):
+        evasion.measurement_tolerance(med.X_train, -0.05)
+    with pytest.raises(ValueError, match="tolerance"):
+        evasion.robust_logistic_regression(med.X_train, med.y_train, tol[:3])
+    with pytest.raises(ValueError, match="both classes"):
+        evasion.robust_logistic_regression(med.X_train, np.zeros(len(med.X_train), int), tol)
+    with pytest.raises(TypeError, match="binary linear"):
+        evasion.linear_decision(systems.TextTriage())
