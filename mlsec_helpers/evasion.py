@@ -35,7 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import checkpoints, fraud_sim
+from . import checkpoints, fraud_sim, systems
 from .repro import rng as _rng
 from .repro import torch_generator
 
@@ -1320,37 +1320,6 @@ def impossible_transactions(X_adv: np.ndarray, originals: pd.DataFrame) -> pd.Da
 # a few lines on top of the torch factorisation, written here.
 
 
-def ranking_quality(scores, train_pairs, test_pairs, test_ratings, k: int = 10,
-                    like_threshold: float = 4.0) -> dict[str, float]:
-    """HR@k and NDCG@k, as ``systems.ranking_metrics`` computes them, but vectorised (torch).
-
-    ``scores`` is (n_users, n_items); items a user rated in training are not ranked; a user
-    counts when a held-out rating is at least ``like_threshold``. Fast enough to draw a curve
-    over many perturbation sizes. Introduced in lab 02 (Evasion).
-    """
-    k = _check_positive_int(k, "k")
-    S = torch.as_tensor(np.asarray(scores, dtype=np.float32)).clone()
-    if S.ndim != 2:
-        raise ValueError(f"scores must be (n_users, n_items), got shape {tuple(S.shape)}")
-    train_pairs, test_pairs = np.asarray(train_pairs), np.asarray(test_pairs)
-    for name, p in (("train_pairs", train_pairs), ("test_pairs", test_pairs)):
-        if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"{name} must be (n, 2) (user, item) pairs, got {p.shape}")
-    liked = np.asarray(test_ratings) >= like_threshold
-    S[train_pairs[:, 0], train_pairs[:, 1]] = -torch.inf
-    rel = torch.zeros(S.shape, dtype=torch.bool)
-    rel[test_pairs[liked, 0], test_pairs[liked, 1]] = True
-    users = rel.any(1)
-    top = torch.topk(S, k, dim=1).indices
-    hit = rel.gather(1, top).float()
-    disc = 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float32))
-    n_rel = rel.sum(1).clamp(max=k)
-    ideal = torch.cumsum(disc, 0)[(n_rel - 1).clamp(min=0)]
-    ndcg = (hit * disc).sum(1) / ideal
-    return {f"hr@{k}": float(hit.max(1).values[users].mean()),
-            f"ndcg@{k}": float(ndcg[users].mean()), "users": int(users.sum())}
-
-
 def _bpr_triples(train_pairs, train_ratings, n_items, like_threshold, seed):
     pairs = np.asarray(train_pairs)
     liked = np.asarray(train_ratings) >= like_threshold
@@ -1430,7 +1399,7 @@ def ranking_under_attack(recommender, data, eps_values: Sequence[float], *, seed
     dP, dQ = embedding_attack(recommender, data.X_train, data.y_train, seed=seed)
     rows = []
     for eps in eps_values:
-        q = ranking_quality(perturbed_scores(recommender, dP, dQ, eps), data.X_train,
+        q = systems.ranking_metrics(perturbed_scores(recommender, dP, dQ, eps), data.X_train,
                             data.X_test, data.y_test, k=k)
         rows.append({"eps": eps, f"hr@{k}": q[f"hr@{k}"], f"ndcg@{k}": q[f"ndcg@{k}"]})
     return pd.DataFrame(rows)
