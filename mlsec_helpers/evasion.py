@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from . import checkpoints, fraud_sim, systems
 from .repro import rng as _rng
 from .repro import torch_generator
+from .validate import check_int
 
 # --- input checks ------------------------------------------------------------------------------
 
@@ -51,12 +52,7 @@ def _check_eps(eps, name: str = "eps") -> float:
     return eps
 
 
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+_check_positive_int = check_int
 
 
 def _check_images(x, name: str = "x") -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .repro import rng as _rng
+from .validate import check_int
 
 __all__ = [
     "SHILLING_ATTACKS",
@@ -78,11 +79,7 @@ def _check_fraction(value, name: str, *, allow_zero: bool = True) -> float:
 
 
 def _check_count(value, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_int(value, name, minimum)
 
 
 def _check_images(X, name: str = "X") -> np.ndarray:

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoints
 from .repro import torch_generator
+from .validate import check_int
 
 # --- input checks -------------------------------------------------------------------------------
 
@@ -118,10 +119,7 @@ def _check_rate(sample_rate) -> float:
     return q
 
 
-def _check_count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+_check_count = check_int
 
 
 # --- the scores an attacker computes ----------------------------------------------------------

@@ -37,6 +37,7 @@ import pandas as pd
 from . import fraud_sim
 from .repro import rng
 from .threatmodel import ACCESS_LEVELS, THREAT_CATEGORIES, likelihood_from_evidence
+from .validate import check_int
 
 __all__ = [
     "ProbeResult",
@@ -126,12 +127,7 @@ def probes_table(results: Sequence[ProbeResult]) -> pd.DataFrame:
 # --- argument checks ----------------------------------------------------------------------------
 
 
-def _check_count(value: object, what: str, lo: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be an int >= {lo}, got {type(value).__name__} {value!r}")
-    if value < lo:
-        raise ValueError(f"{what} must be >= {lo}, got {value}")
-    return int(value)
+_check_count = check_int
 
 
 def _check_real(value: object, what: str, lo: float, hi: float) -> float:
