@@ -45,7 +45,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import frameworks
-from .plots import COLORS, DOMAIN_COLORS
+from .plots import COLORS, DOMAIN_COLORS, _wrap
 
 __all__ = [
     "ACCESS_LEVELS",
@@ -1170,10 +1170,6 @@ def register_to_csv(register: pd.DataFrame, path: str | Path | None = None) -> s
 # --------------------------------------------------------------------------------------------
 
 _BOX_W, _BOX_H = 2.0, 0.8
-
-
-def _wrap(text: str, width: int) -> str:
-    return "<br>".join(textwrap.wrap(text, width)) or text
 
 
 def _short(text: str, width: int) -> str:
