@@ -676,6 +676,9 @@ def make_system(domain: str, data=None, seed: int = 0):
 def train_baseline(domain: str, data=None, seed: int = 0, cache: bool = True):
     """Train (or return this process's cached) baseline of ``domain`` on its dataset.
 
+    Without ``data`` the domain's own dataset for ``seed`` is loaded, and the result is cached
+    per (domain, seed). With ``data`` the system is trained on it and never cached, so a model
+    trained on altered data (a poisoned set, a subset) cannot later pass for the baseline.
     Returns the fitted system; its ``train_seconds_`` says how long training took.
 
     Introduced in lab 00 (Meet the five systems).
@@ -687,13 +690,14 @@ def train_baseline(domain: str, data=None, seed: int = 0, cache: bool = True):
 
         raise _unknown(domain, list(DOMAINS), "domain")
     key = (domain, seed)
-    if cache and data is None and key in _CACHE:
+    use_cache = cache and data is None
+    if use_cache and key in _CACHE:
         return _CACHE[key]
     data = data if data is not None else load_dataset(domain, seed=seed)
     system = make_system(domain, data, seed)
     start = time.perf_counter()
     system.fit(data.X_train, data.y_train)
     system.train_seconds_ = time.perf_counter() - start
-    if cache:
+    if use_cache:
         _CACHE[key] = system
     return system

@@ -117,3 +117,14 @@ def test_baselines_are_deterministic_for_a_seed():
     recs = [systems.MFRecommender(d.extra["n_users"], d.extra["n_items"], epochs=2, seed=0)
             .fit(d.X_train, d.y_train).predict(d.X_test[:100]) for _ in range(2)]
     np.testing.assert_array_equal(*recs)
+
+
+def test_a_model_trained_on_given_data_is_never_cached_as_the_baseline():
+    d = data.load_dataset("medical")
+    altered = data.load_dataset("medical")
+    altered.y_train = 1 - altered.y_train  # e.g. a poisoned copy
+    flipped = systems.train_baseline("medical", altered, seed=5)
+    baseline = systems.train_baseline("medical", seed=5)
+    assert baseline is not flipped
+    assert baseline.evaluate(d.X_test, d.y_test)["accuracy"] >= 0.93
+    assert systems.train_baseline("medical", seed=5) is baseline
