@@ -76,10 +76,10 @@ def load(name: str, path: Path | None = None):
     ckpt = _get(name)
     where = Path(path) if path is not None else ckpt.path
     if not where.is_file():
+        shown = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where
         raise DataIntegrityError(
             f"checkpoint {name!r} not found at {where}. Fix: restore it from git "
-            f"(`git checkout -- {where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where}`) "  # noqa: E501
-            f"or retrain it with {ckpt.retrain_call}."
+            f"(`git checkout -- {shown}`) or retrain it with {ckpt.retrain_call}."
         )
     data = where.read_bytes()
     digest = sha256_bytes(data)
