@@ -63,12 +63,12 @@ def setup() -> None:
 
 
 def build(check: bool = False) -> None:
-    run(PY, "-m", "mlsec_helpers.build", *(["--check"] if check else []))
+    run(PY, "-m", "tools.build", *(["--check"] if check else []))
 
 
 def test(extra: list[str]) -> None:
     setup()
-    run(PY, "-m", "ruff", "check", "mlsec_helpers", "sources", "tests", "tasks.py")
+    run(PY, "-m", "ruff", "check", "mlsec_helpers", "tools", "sources", "tests", "tasks.py")
     build(check=True)
     # Unit tests and every notebook (solutions/ and labs/) under nbval, two processes; each
     # notebook's cells stay in one process (--dist loadfile), each kernel uses one thread.
@@ -107,10 +107,10 @@ def main(argv: list[str]) -> None:
         build()
     elif cmd == "bench":
         setup()
-        run(PY, "-m", "mlsec_helpers.bench", *extra, env=THREAD_ENV | {"MLSEC_DEVICE": "cpu"})
+        run(PY, "-m", "tools.bench", *extra, env=THREAD_ENV | {"MLSEC_DEVICE": "cpu"})
     elif cmd == "readme":
         setup()
-        run(PY, "-m", "mlsec_helpers.readme")
+        run(PY, "-m", "tools.readme")
     else:
         sys.exit(f"unknown task {cmd!r}\n{__doc__}")
 

@@ -17,16 +17,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from . import registry
-from .repro import _check_seed
+from .catalogue import DOMAIN_DATASETS
+from .validate import ArgumentTypeError, check_seed, unknown_name
 
-#: The dataset each domain's reference system is built on (COURSE.md).
-DOMAINS: dict[str, str] = {
-    "image": "digits",
-    "nlp": "support",
-    "recommender": "movielens",
-    "fraud": "fraud",
-    "medical": "breast_cancer",
-}
+__all__ = ["Dataset", "load_dataset"]
 
 
 @dataclass
@@ -288,9 +282,9 @@ def load_dataset(name: str, seed: int = 0) -> Dataset:
     Introduced in lab 00 (Meet the five systems).
     """
     if not isinstance(name, str):
-        raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
-    seed = _check_seed(seed)
-    key = DOMAINS.get(name, name)
+        raise ArgumentTypeError(f"dataset name must be a str, got {type(name).__name__}")
+    seed = check_seed(seed)
+    key = DOMAIN_DATASETS.get(name, name)
     if key not in _LOADERS:
-        raise registry._unknown(name, sorted(_LOADERS) + sorted(DOMAINS), "dataset or domain")
+        raise unknown_name(name, sorted(_LOADERS) + sorted(DOMAIN_DATASETS), "dataset or domain")
     return _LOADERS[key](seed)

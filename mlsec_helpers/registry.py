@@ -10,12 +10,29 @@ teach is caught too.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.metadata
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .validate import ArgumentTypeError, unknown_name
+
+__all__ = [
+    "DATASHEET_DIR",
+    "REGISTRY",
+    "REPO_ROOT",
+    "DataFile",
+    "DataIntegrityError",
+    "DatasetEntry",
+    "datasets_table",
+    "datasheet_markdown",
+    "get_entry",
+    "read_verified",
+    "resolve",
+    "sha256_bytes",
+    "verify_fingerprint",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASHEET_DIR = REPO_ROOT / "datasets"
@@ -190,21 +207,15 @@ REGISTRY: dict[str, DatasetEntry] = {
 }
 
 
-def _unknown(name: object, known: list[str], what: str) -> ValueError:
-    hint = difflib.get_close_matches(str(name), known, n=1)
-    extra = f" Did you mean {hint[0]!r}?" if hint else ""
-    return ValueError(f"unknown {what} {name!r}; known: {', '.join(known)}.{extra}")
-
-
 def get_entry(name: str) -> DatasetEntry:
     """The registry record of dataset ``name``; a clear error for an unknown name.
 
     Introduced in lab 00 (Meet the five systems).
     """
     if not isinstance(name, str):
-        raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
+        raise ArgumentTypeError(f"dataset name must be a str, got {type(name).__name__}")
     if name not in REGISTRY:
-        raise _unknown(name, sorted(REGISTRY), "dataset")
+        raise unknown_name(name, sorted(REGISTRY), "dataset")
     return REGISTRY[name]
 
 

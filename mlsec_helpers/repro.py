@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
+from .validate import check_int, check_seed
+
+__all__ = [
+    "cap_threads",
+    "default_threads",
+    "device",
+    "limited_threads",
+    "rng",
+    "seed_everything",
+    "seeded",
+    "setup",
+    "torch_generator",
+]
+
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _state: dict[str, int] = {}
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(seed)
 
 
 def default_threads() -> int:
@@ -48,9 +56,7 @@ def cap_threads(n: int | None = None) -> int:
 
     Introduced in lab 00 (Meet the five systems).
     """
-    n = default_threads() if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads must be a positive int, got {n!r}")
+    n = check_int(default_threads() if n is None else n, "threads")
     for var in _THREAD_VARS:
         os.environ[var] = str(n)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -67,12 +73,13 @@ def cap_threads(n: int | None = None) -> int:
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's ``random``, NumPy's legacy global generator and torch (CPU and CUDA).
 
-    Helpers in this package never rely on global state: each takes a ``seed`` and builds its own
-    ``numpy.random.default_rng``/``torch.Generator``. This call covers the student's own code.
+    Helpers in this package never leave global state changed: each takes a ``seed`` and builds
+    its own ``numpy.random.default_rng``/``torch.Generator``, or draws from the global generators
+    only inside :func:`seeded`, which restores them. This call covers the student's own code.
 
     Introduced in lab 00 (Meet the five systems).
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     import torch
@@ -124,7 +131,7 @@ def rng(seed: int) -> np.random.Generator:
 
     Introduced in lab 00 (Meet the five systems).
     """
-    return np.random.default_rng(_check_seed(seed))
+    return np.random.default_rng(check_seed(seed))
 
 
 def torch_generator(seed: int):
@@ -134,4 +141,53 @@ def torch_generator(seed: int):
     """
     import torch
 
-    return torch.Generator().manual_seed(_check_seed(seed))
+    return torch.Generator().manual_seed(check_seed(seed))
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed Python's, NumPy's global and torch's generators for the ``with`` block, then put
+    back the states they had before.
+
+    For code that draws from the global generators and cannot be handed its own (building a
+    torch module initialises its weights from torch's global generator; some ART attacks draw
+    from NumPy's). The block's numbers depend on ``seed`` alone, and the caller's generators
+    are as they were after it.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    import torch
+
+    seed = check_seed(seed)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))
+                               if torch.cuda.is_available() else []):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+
+@contextmanager
+def limited_threads(n: int = 1) -> Iterator[int]:
+    """Cap torch and the BLAS/OpenMP pools to ``n`` threads for the ``with`` block, then restore
+    the caller's caps (checkpoint trainers use it to compute the numbers of record on one
+    thread without changing the student's settings).
+
+    Introduced in lab 02 (Evasion).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = check_int(n, "threads")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield n
+    finally:
+        torch.set_num_threads(before)

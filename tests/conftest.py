@@ -13,3 +13,36 @@ for _var, _value in {
 from mlsec_helpers import repro  # noqa: E402
 
 repro.cap_threads(1)
+
+
+import random  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def _global_state():
+    import torch
+    from threadpoolctl import threadpool_info
+
+    return (
+        random.getstate(),
+        np.random.get_state()[1].tobytes(),
+        torch.random.get_rng_state().numpy().tobytes(),
+        torch.get_num_threads(),
+        tuple(sorted((d["internal_api"], d["num_threads"]) for d in threadpool_info())),
+    )
+
+
+@pytest.fixture
+def unchanged_global_state():
+    """Fails the test when the code under test leaves Python's, NumPy's or torch's global
+    generator, torch's thread count or a BLAS/OpenMP pool changed (helpers must restore what
+    they change: repro.seeded, repro.limited_threads)."""
+    before = _global_state()
+    yield
+    after = _global_state()
+    names = ("Python's random state", "NumPy's global generator", "torch's global generator",
+             "torch's thread count", "the BLAS/OpenMP thread pools")
+    changed = [n for n, b, a in zip(names, before, after, strict=True) if b != a]
+    assert not changed, f"the helper left global state changed: {', '.join(changed)}"

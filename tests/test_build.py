@@ -1,4 +1,4 @@
-"""Tests of mlsec_helpers.build: jupytext sources -> solution and student notebooks."""
+"""Tests of tools.build: jupytext sources -> solution and student notebooks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlsec_helpers import build
-from mlsec_helpers.build import build_all, build_notebooks, main, strip_solutions
+from tools import build
+from tools.build import build_all, build_notebooks, main, strip_solutions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "build"
 REGIONS = FIXTURES / "sources" / "00_regions.py"
@@ -401,11 +401,11 @@ def test_main_reports_bad_source(course, capsys):
     assert not (course / "labs").exists()
 
 
-@pytest.mark.filterwarnings("ignore:'mlsec_helpers.build' found in sys.modules:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:'tools.build' found in sys.modules:RuntimeWarning")
 def test_module_runs_as_a_script(course, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["build.py", "--check", "--root", str(course)])
     with pytest.raises(SystemExit) as info:
-        runpy.run_module("mlsec_helpers.build", run_name="__main__", alter_sys=True)
+        runpy.run_module("tools.build", run_name="__main__", alter_sys=True)
     assert info.value.code == 1
     assert "run: python tasks.py build" in capsys.readouterr().out
 

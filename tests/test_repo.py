@@ -9,7 +9,7 @@ import re
 import nbformat
 
 import mlsec_helpers
-from mlsec_helpers import build, readme
+from tools import build, readme
 from mlsec_helpers.registry import REPO_ROOT
 
 

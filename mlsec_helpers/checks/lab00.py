@@ -182,3 +182,7 @@ RECALL_AT_BUDGET = Exercise(
     ],
     hint="k = ceil(budget * n); take the k highest scores; caught frauds / all frauds",
 )
+
+
+#: Every exercise of this lab, in the order the lab asks them (the tests run each one).
+EXERCISES: tuple[Exercise, ...] = (STANDARDISE, RECALL_AT_BUDGET)

@@ -372,3 +372,7 @@ CHOOSE_CONTROLS = Exercise(
     hint="for every subset of controls that fits the budget, compute "
          "threatmodel.total_residual(threats, subset); keep the lowest",
 )
+
+
+#: Every exercise of this lab, in the order the lab asks them (the tests run each one).
+EXERCISES: tuple[Exercise, ...] = (COMPLETE_NLP_MODEL, RESIDUAL_RISK, CHOOSE_CONTROLS)

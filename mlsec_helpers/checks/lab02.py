@@ -403,3 +403,7 @@ PROJECT_FRAUD = Exercise(
     hint="restore the non-controllable features, then fix category, hour, channel, amount and "
          "the amount ratio, in that order",
 )
+
+
+#: Every exercise of this lab, in the order the lab asks them (the tests run each one).
+EXERCISES: tuple[Exercise, ...] = (FGSM, CANONICALISE, CERTIFIED_RADIUS, PROJECT_FRAUD)

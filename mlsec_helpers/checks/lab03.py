@@ -348,3 +348,7 @@ RONI_DECISION = Exercise(
     hint="fit clone(model) on the base, another on base + candidate; impact = acc_with - "
          "acc_without on the validation set; reject = impact < -tolerance",
 )
+
+
+#: Every exercise of this lab, in the order the lab asks them (the tests run each one).
+EXERCISES: tuple[Exercise, ...] = (STAMP_TRIGGER, AVERAGE_PROFILE, SPECTRAL_SCORES, RONI_DECISION)

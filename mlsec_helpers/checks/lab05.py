@@ -330,3 +330,7 @@ LIRA_OFFLINE_SCORE = Exercise(
     hint="phi = -loss - log(-expm1(-loss)) for the target and each shadow; "
          "z = (phi_target - phi_shadows.mean()) / (global_std or phi_shadows.std())",
 )
+
+
+#: Every exercise of this lab, in the order the lab asks them (the tests run each one).
+EXERCISES: tuple[Exercise, ...] = (NOISE_FOR_BUDGET, LOSS_THRESHOLD_ATTACK, TPR_AT_FPR, LIRA_OFFLINE_SCORE)

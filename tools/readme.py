@@ -1,8 +1,9 @@
 """Render the README's generated tables (labs, datasets) from the catalogue and the benchmark.
 
-The lab table comes from :mod:`mlsec_helpers.frameworks` and ``benchmark.json``; the dataset
-table from :mod:`mlsec_helpers.registry`. ``tests/test_readme.py`` fails when the README is out
-of date: run ``python tasks.py readme``.
+The lab table comes from the course catalogue (:mod:`mlsec_helpers.catalogue`, rendered by
+:func:`mlsec_helpers.frameworks.lab_table_markdown`) and ``benchmark.json``; the dataset table
+from :mod:`mlsec_helpers.registry`. ``tests/test_repo.py`` fails when the README is out of date:
+run ``python tasks.py readme``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import json
 import re
 import sys
 
-from . import frameworks, registry
-from .registry import REPO_ROOT
+from mlsec_helpers import frameworks, registry
+from mlsec_helpers.registry import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 
@@ -32,8 +33,6 @@ def _bench() -> tuple[dict[int, tuple[float, float]], str]:
 
 def lab_table() -> str:
     """The lab table: one row per lab, with runtime and peak memory from the benchmark.
-
-    Introduced in lab 00 (Meet the five systems).
     """
     bench, note = _bench()
     links = {
@@ -49,8 +48,6 @@ def lab_table() -> str:
 
 def dataset_table() -> str:
     """The dataset table: name, domain, source, licence, datasheet link.
-
-    Introduced in lab 00 (Meet the five systems).
     """
     rows = ["| Dataset | Domain | Source | Licence |", "|---|---|---|---|"]
     for e in registry.REGISTRY.values():
@@ -69,8 +66,6 @@ def _replace(text: str, name: str, body: str) -> str:
 
 def render(write: bool = False) -> bool:
     """Re-render the generated tables; return True when README.md was already up to date.
-
-    Introduced in lab 00 (Meet the five systems).
     """
     text = README.read_text(encoding="utf-8")
     new = _replace(_replace(text, "labs", lab_table()), "datasets", dataset_table())
@@ -80,9 +75,7 @@ def render(write: bool = False) -> bool:
 
 
 def main() -> int:
-    """CLI: ``python -m mlsec_helpers.readme`` rewrites the tables.
-
-    Introduced in lab 00 (Meet the five systems).
+    """CLI: ``python -m tools.readme`` rewrites the tables.
     """
     up_to_date = render(write=True)
     print("README.md was up to date" if up_to_date else "README.md tables re-rendered")

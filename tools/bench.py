@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .registry import REPO_ROOT
+from mlsec_helpers.registry import REPO_ROOT
 
 RESULTS = REPO_ROOT / "benchmark.json"
 BUDGET_SECONDS, BUDGET_MB = 60.0, 1536.0
@@ -45,11 +45,9 @@ def _run_one(path: Path) -> dict:
 
 def run_notebook(path: Path) -> dict:
     """Run ``path`` in a fresh Python process and return its measurements.
-
-    Introduced in lab 00 (Meet the five systems).
     """
     out = subprocess.run(
-        [sys.executable, "-m", "mlsec_helpers.bench", "--one", str(path)],
+        [sys.executable, "-m", "tools.bench", "--one", str(path)],
         capture_output=True, text=True, env=os.environ.copy(),
     )
     if out.returncode:
@@ -59,8 +57,6 @@ def run_notebook(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point (see the module docstring).
-
-    Introduced in lab 00 (Meet the five systems).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--one"]:
@@ -93,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    from .readme import render
+    from tools.readme import render
 
     render(write=True)
     print(f"wrote {RESULTS.name} and the README tables")

@@ -30,8 +30,8 @@ validator rejects a markdown cell that is a solution cell but not a grade cell.
 
 Command line::
 
-    python -m mlsec_helpers.build           # (re)write labs/ and solutions/
-    python -m mlsec_helpers.build --check   # exit 1 and list the stale notebooks
+    python -m tools.build           # (re)write labs/ and solutions/
+    python -m tools.build --check   # exit 1 and list the stale notebooks
 """
 
 from __future__ import annotations
@@ -188,8 +188,6 @@ def _scan(text: str, kind: str) -> _Scan:
 def strip_solutions(source_text: str, *, kind: str) -> str:
     """Return the student version of one cell's text.
 
-    Introduced in lab 00 (Meet the five systems).
-
     ``kind`` is ``"code"`` or ``"markdown"``. A ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
     region becomes, in code, ``# YOUR CODE HERE`` at the marker's indentation plus
     ``raise NotImplementedError()`` when the region is indented (top-level regions keep only the
@@ -245,8 +243,6 @@ def _notebook(cells: list[dict]) -> nbformat.NotebookNode:
 
 def build_notebooks(source: Path) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
     """Build the (solution, student) notebooks of one lab source.
-
-    Introduced in lab 00 (Meet the five systems).
 
     ``source`` is a jupytext percent-format file such as ``sources/00_meet.py``. Both notebooks
     are nbformat 4.4 (no cell ids) with no outputs, ``execution_count`` None, notebook metadata
@@ -375,8 +371,6 @@ def _up_to_date(path: Path, data: bytes) -> bool:
 def build_all(root: Path = REPO_ROOT, check: bool = False) -> list[Path]:
     """Generate ``solutions/<stem>.ipynb`` and ``labs/<stem>.ipynb`` for every source.
 
-    Introduced in lab 00 (Meet the five systems).
-
     Sources are ``root/sources/[0-9][0-9]_*.py``. All notebooks are generated in memory first,
     so a source with bad markers (``ValueError``) leaves every file untouched.
 
@@ -422,9 +416,7 @@ def _orphan_message(root: Path, path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m mlsec_helpers.build [--check] [--root DIR]``.
-
-    Introduced in lab 00 (Meet the five systems).
+    """Command line: ``python -m tools.build [--check] [--root DIR]``.
 
     Without ``--check`` it runs :func:`build_all`, prints each notebook it wrote, warns about
     orphan notebooks (which it does not delete) and returns 0. With ``--check`` it writes
@@ -434,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     and returns 1 in both modes.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m mlsec_helpers.build",
+        prog="python -m tools.build",
         description="Generate labs/*.ipynb and solutions/*.ipynb from sources/NN_*.py.",
     )
     parser.add_argument(
