@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["RESULTS", "Case", "CheckResult", "Exercise", "Mistake", "check", "run_check", "summary"]
+
 
 @dataclass
 class Case:

@@ -11,6 +11,23 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .catalogue import DOMAINS
+
+__all__ = [
+    "COLORS",
+    "DOMAIN_COLORS",
+    "SEQUENCE",
+    "before_after_bars",
+    "confusion_matrix",
+    "curves",
+    "heatmap",
+    "image_grid",
+    "lifecycle_diagram",
+    "roc_curves",
+    "table",
+    "wrap",
+]
+
 #: The course palette: one colour per role, the same in every lab.
 COLORS = {
     "baseline": "#3B6FB6",  # the undefended system
@@ -19,14 +36,9 @@ COLORS = {
     "neutral": "#8D99AE",
     "accent": "#EDAE49",
 }
-#: One colour per domain, in the course's section order.
-DOMAIN_COLORS = {
-    "image": "#3B6FB6",
-    "nlp": "#8E6C8A",
-    "recommender": "#EDAE49",
-    "fraud": "#D1495B",
-    "medical": "#2A9D8F",
-}
+#: One colour per domain, in the course's section order (catalogue.DOMAINS).
+DOMAIN_COLORS = dict(zip(DOMAINS, ("#3B6FB6", "#8E6C8A", "#EDAE49", "#D1495B", "#2A9D8F"),
+                         strict=True))
 SEQUENCE = list(DOMAIN_COLORS.values()) + ["#00798C", "#30638E", "#6A994E", "#BC4B51"]
 
 pio.templates["mlsec"] = go.layout.Template(
@@ -219,7 +231,12 @@ def table(frame, *, precision: int = 3, caption: str | None = None):
     return sty.set_caption(caption) if caption else sty
 
 
-def _wrap(text: str, width: int) -> str:
+def wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters, joined by ``<br>`` (plotly's
+    line break in labels and annotations).
+
+    Introduced in lab 00 (Meet the five systems).
+    """
     import textwrap
 
     return "<br>".join(textwrap.wrap(text, width)) or text
@@ -244,7 +261,7 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
         x0 = k * (w + gap)
         fig.add_shape(type="rect", x0=x0, x1=x0 + w, y0=0.66, y1=0.96, line=dict(
             color=COLORS["baseline"], width=2), fillcolor="#E8F0FA", layer="below")
-        name = _wrap(stage.name.replace("/", "/ "), 14)
+        name = wrap(stage.name.replace("/", "/ "), 14)
         fig.add_annotation(x=x0 + w / 2, y=0.81, text=f"<b>{name}</b>", showarrow=False,
                            font=dict(size=13))
         if k < n - 1:
@@ -253,7 +270,7 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
                                showarrow=True, arrowhead=3, arrowsize=1.3, arrowwidth=2,
                                arrowcolor=COLORS["neutral"])
         threats = "<br>".join(
-            _wrap(f"{lab:02d} {lab_titles.get(lab, '')}".strip(), 18) for lab in stage.labs
+            wrap(f"{lab:02d} {lab_titles.get(lab, '')}".strip(), 18) for lab in stage.labs
         )
         fig.add_annotation(x=x0 + w / 2, y=0.55, text=threats, showarrow=False, yanchor="top",
                            font=dict(size=11, color=COLORS["attack"]), align="center")

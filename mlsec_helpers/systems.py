@@ -18,36 +18,39 @@ from sklearn.base import clone
 from torch import nn
 from tqdm.auto import tqdm
 
+from .catalogue import DOMAINS, check_domain
 from .repro import device as default_device
-from .repro import torch_generator
+from .repro import seeded, torch_generator
+from .validate import (
+    check_array,
+    check_fitted,
+    check_int,
+    check_labels,
+    check_pairs,
+    check_positive,
+)
 
-
-def _as_array(X, name: str = "X", ndim: int | None = None, dtype=np.float32) -> np.ndarray:
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    try:
-        arr = np.asarray(X, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be numeric array-like: {err}") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
-def _check_labels(y, n: int, n_classes: int | None = None) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"y must be 1-D with {n} labels (one per row of X), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {y.min()}..{y.max()}")
-    return y.astype(np.int64)
+__all__ = [
+    "DOMAINS",
+    "DiagnosisModel",
+    "DigitsCNN",
+    "FraudScorer",
+    "MFRecommender",
+    "SklearnSystem",
+    "SmallCNN",
+    "StandardisedMLP",
+    "TabularMLP",
+    "TextTriage",
+    "art_pytorch_classifier",
+    "classification_metrics",
+    "fit_torch_classifier",
+    "make_system",
+    "popularity_scores",
+    "ranking_metrics",
+    "text_triage_pipeline",
+    "torch_predict_proba",
+    "train_baseline",
+]
 
 
 def classification_metrics(y_true, proba: np.ndarray, target_names=None) -> dict[str, float]:
@@ -97,10 +100,9 @@ def fit_torch_classifier(
 
     Introduced in lab 00 (Meet the five systems).
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if batch_size < 1 or lr <= 0:
-        raise ValueError("batch_size must be >= 1 and lr > 0")
+    epochs = check_int(epochs, "epochs")
+    batch_size = check_int(batch_size, "batch_size")
+    lr = check_positive(lr, "lr")
     dev = device or default_device()
     model.to(dev).train()
     Xt = torch.as_tensor(X, dtype=torch.float32)
@@ -175,8 +177,7 @@ class _ClassifierBase:
         return classification_metrics(y, self.predict_proba(X))
 
     def _check_fitted(self):
-        if not getattr(self, "fitted_", False):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(X, y) first")
+        check_fitted(self, "the system")
 
 
 # --- image: the digits CNN ----------------------------------------------------------------------
@@ -218,12 +219,13 @@ class DigitsCNN(_ClassifierBase):
 
     domain = "image"
 
-    def __init__(self, seed: int = 0, epochs: int = 6, lr: float = 2e-3, batch_size: int = 64):
+    def __init__(self, *, seed: int = 0, epochs: int = 6, lr: float = 2e-3,
+                 batch_size: int = 64):
         self.seed, self.epochs, self.lr, self.batch_size = seed, epochs, lr, batch_size
         self.n_classes = 10
 
     def _check_X(self, X) -> np.ndarray:
-        X = _as_array(X, "X", ndim=4)
+        X = check_array(X, "X", ndim=4)
         if X.shape[1] != 1 or X.shape[2] != X.shape[3]:
             raise ValueError(f"X must be (n, 1, side, side) images, got shape {X.shape}")
         if X.min() < 0 or X.max() > 1:
@@ -232,9 +234,9 @@ class DigitsCNN(_ClassifierBase):
 
     def fit(self, X, y):
         X = self._check_X(X)
-        y = _check_labels(y, len(X), self.n_classes)
-        torch.manual_seed(self.seed)
-        self.model = SmallCNN(image_size=X.shape[2], n_classes=self.n_classes)
+        y = check_labels(y, len(X), n_classes=self.n_classes)
+        with seeded(self.seed):  # the weights' initialisation, without touching global state
+            self.model = SmallCNN(image_size=X.shape[2], n_classes=self.n_classes)
         self.image_shape = X.shape[1:]
         self.losses_ = fit_torch_classifier(
             self.model, X, y, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
@@ -290,7 +292,7 @@ class TabularMLP(_ClassifierBase):
     """
 
     def __init__(
-        self, seed: int = 0, hidden: int = 64, epochs: int = 30, lr: float = 1e-3,
+        self, *, seed: int = 0, hidden: int = 64, epochs: int = 30, lr: float = 1e-3,
         batch_size: int = 64, weight_decay: float = 1e-4, domain: str = "tabular",
     ):
         self.seed, self.hidden, self.epochs, self.lr = seed, hidden, epochs, lr
@@ -298,13 +300,13 @@ class TabularMLP(_ClassifierBase):
         self.n_classes = 2
 
     def fit(self, X, y):
-        X = _as_array(X, "X", ndim=2)
-        y = _check_labels(y, len(X))
+        X = check_array(X, "X", ndim=2)
+        y = check_labels(y, len(X))
         self.n_classes = int(max(2, y.max() + 1))
         scale = X.std(0)
         scale[scale == 0] = 1.0
-        torch.manual_seed(self.seed)
-        self.model = StandardisedMLP(X.mean(0), scale, self.hidden, self.n_classes)
+        with seeded(self.seed):
+            self.model = StandardisedMLP(X.mean(0), scale, self.hidden, self.n_classes)
         self.n_features_ = X.shape[1]
         self.clip_values_ = (X.min(0), X.max(0))
         self.losses_ = fit_torch_classifier(
@@ -316,7 +318,7 @@ class TabularMLP(_ClassifierBase):
 
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
-        X = _as_array(X, "X", ndim=2)
+        X = check_array(X, "X", ndim=2)
         if X.shape[1] != self.n_features_:
             raise ValueError(f"X must have {self.n_features_} features, got {X.shape[1]}")
         return torch_predict_proba(self.model, X)
@@ -349,11 +351,11 @@ class SklearnSystem(_ClassifierBase):
             if X.ndim != 1 or not all(isinstance(t, str) for t in X):
                 raise TypeError("X must be a 1-D sequence of strings (messages)")
             return X
-        return _as_array(X, "X", ndim=2, dtype=np.float64)
+        return check_array(X, "X", ndim=2, dtype=np.float64)
 
     def fit(self, X, y):
         X = self._check_X(X)
-        y = _check_labels(y, len(X))
+        y = check_labels(y, len(X))
         self.estimator = clone(self.estimator)
         self.estimator.fit(X, y)
         self.n_classes = len(self.estimator.classes_)
@@ -430,7 +432,7 @@ def TextTriage() -> SklearnSystem:  # noqa: N802 (a factory that reads like a cl
     return SklearnSystem(text_triage_pipeline(), domain="nlp", text=True)
 
 
-def FraudScorer(seed: int = 0) -> SklearnSystem:  # noqa: N802
+def FraudScorer(*, seed: int = 0) -> SklearnSystem:  # noqa: N802
     """The fraud reference system: gradient-boosted trees on transaction features.
 
     Introduced in lab 00 (Meet the five systems).
@@ -490,7 +492,7 @@ class MFRecommender:
     domain = "recommender"
 
     def __init__(
-        self, n_users: int, n_items: int, dim: int = 32, epochs: int = 40, lr: float = 0.01,
+        self, n_users: int, n_items: int, *, dim: int = 32, epochs: int = 40, lr: float = 0.01,
         weight_decay: float = 0.05, bias_decay: float = 0.05, batch_size: int = 4096,
         seed: int = 0,
     ):
@@ -501,23 +503,16 @@ class MFRecommender:
         self.bias_decay, self.batch_size, self.seed = bias_decay, batch_size, seed
 
     def _check_pairs(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != 2 or not np.issubdtype(X.dtype, np.integer):
-            raise ValueError(f"X must be an (n, 2) integer array of (user, item), got {X.shape}")
-        if X[:, 0].min(initial=0) < 0 or X[:, 0].max(initial=0) >= self.n_users:
-            raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
-        if X[:, 1].min(initial=0) < 0 or X[:, 1].max(initial=0) >= self.n_items:
-            raise ValueError(f"item indices must lie in 0..{self.n_items - 1}")
-        return X.astype(np.int64)
+        return check_pairs(X, self.n_users, self.n_items)
 
     def fit(self, X, y):
         X = self._check_pairs(X)
-        y = _as_array(y, "y", ndim=1)
+        y = check_array(y, "y", ndim=1)
         if len(y) != len(X):
             raise ValueError(f"y must have one rating per row of X ({len(X)}), got {len(y)}")
-        torch.manual_seed(self.seed)
         dev = default_device()
-        self.model = _MF(self.n_users, self.n_items, self.dim, float(y.mean())).to(dev)
+        with seeded(self.seed):
+            self.model = _MF(self.n_users, self.n_items, self.dim, float(y.mean())).to(dev)
         u = torch.as_tensor(X[:, 0], device=dev)
         i = torch.as_tensor(X[:, 1], device=dev)
         r = torch.as_tensor(y, device=dev)
@@ -552,8 +547,7 @@ class MFRecommender:
         return self
 
     def _check_fitted(self):
-        if not getattr(self, "fitted_", False):
-            raise RuntimeError("MFRecommender is not fitted yet: call fit(X, y) first")
+        check_fitted(self, "the recommender")
 
     @torch.no_grad()
     def predict(self, X) -> np.ndarray:
@@ -596,7 +590,7 @@ class MFRecommender:
     def evaluate(self, X, y) -> dict[str, float]:
         """RMSE and MAE on held-out (user, item, rating) rows."""
         pred = self.predict(X)
-        y = _as_array(y, "y", ndim=1)
+        y = check_array(y, "y", ndim=1)
         return {
             "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
             "mae": float(np.mean(np.abs(pred - y))),
@@ -651,11 +645,12 @@ def popularity_scores(train_pairs, n_users: int, n_items: int) -> np.ndarray:
 _CACHE: dict[tuple[str, int], object] = {}
 
 
-def make_system(domain: str, data=None, seed: int = 0):
+def make_system(domain: str, data=None, *, seed: int = 0):
     """An untrained reference system for ``domain`` (the recommender needs ``data`` for sizes).
 
     Introduced in lab 00 (Meet the five systems).
     """
+    check_domain(domain)
     if domain == "image":
         return DigitsCNN(seed=seed)
     if domain == "nlp":
@@ -668,12 +663,10 @@ def make_system(domain: str, data=None, seed: int = 0):
         return FraudScorer(seed=seed)
     if domain == "medical":
         return DiagnosisModel()
-    from .registry import _unknown
-
-    raise _unknown(domain, ["image", "nlp", "recommender", "fraud", "medical"], "domain")
+    raise AssertionError(f"no reference system for domain {domain!r}")  # pragma: no cover
 
 
-def train_baseline(domain: str, data=None, seed: int = 0, cache: bool = True):
+def train_baseline(domain: str, data=None, *, seed: int = 0, cache: bool = True):
     """Train (or return this process's cached) baseline of ``domain`` on its dataset.
 
     Without ``data`` the domain's own dataset for ``seed`` is loaded, and the result is cached
@@ -683,18 +676,15 @@ def train_baseline(domain: str, data=None, seed: int = 0, cache: bool = True):
 
     Introduced in lab 00 (Meet the five systems).
     """
-    from .data import DOMAINS, load_dataset
+    from .data import load_dataset
 
-    if domain not in DOMAINS:
-        from .registry import _unknown
-
-        raise _unknown(domain, list(DOMAINS), "domain")
+    check_domain(domain)
     key = (domain, seed)
     use_cache = cache and data is None
     if use_cache and key in _CACHE:
         return _CACHE[key]
     data = data if data is not None else load_dataset(domain, seed=seed)
-    system = make_system(domain, data, seed)
+    system = make_system(domain, data, seed=seed)
     start = time.perf_counter()
     system.fit(data.X_train, data.y_train)
     system.train_seconds_ = time.perf_counter() - start

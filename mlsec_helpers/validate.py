@@ -22,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "ArgumentTypeError",
+    "NotFittedError",
     "check_array",
     "check_choice",
     "check_eps",
@@ -45,6 +46,13 @@ __all__ = [
 class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type. It is both a ``TypeError`` and a ``ValueError``, so callers
     that catch either see it.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+
+
+class NotFittedError(RuntimeError, ValueError):
+    """A course system used before ``fit``. Both a ``RuntimeError`` and a ``ValueError``.
 
     Introduced in lab 00 (Meet the five systems).
     """
@@ -328,6 +336,6 @@ def check_fitted(system: object, name: str = "system") -> object:
     Introduced in lab 00 (Meet the five systems).
     """
     if not getattr(system, "fitted_", False):
-        raise ValueError(f"{name} must be a fitted course system (call fit(X, y) first), got "
-                         f"{type(system).__name__}")
+        raise NotFittedError(f"{name} ({type(system).__name__}) is not fitted yet: call "
+                             "fit(X, y) first")
     return system

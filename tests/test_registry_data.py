@@ -26,7 +26,7 @@ def test_files_verify_against_the_registry():
 def test_unknown_dataset_name_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown dataset or domain 'mnsit'.*known: .*digits"):
         data.load_dataset("mnsit")
-    with pytest.raises(ValueError, match="Did you mean 'digits'"):
+    with pytest.raises(ValueError, match="did you mean 'digits'"):
         registry.get_entry("digit")
     with pytest.raises(TypeError):
         data.load_dataset(3)
@@ -114,3 +114,12 @@ def test_generated_datasets_match_their_registered_fingerprints():
     assert f.X_train.shape[1] == len(f.feature_names)
     assert f.frame_train["day"].max() < f.frame_test["day"].min()
     assert set(f.sensitive_train.columns) == {"customer_age", "customer_region"}
+
+
+@pytest.mark.parametrize("name, module", [("support", "nlp_corpus"), ("fraud", "fraud_sim")])
+def test_generated_datasheets_agree_with_the_registry(name, module):
+    """One licence per dataset: the generator's datasheet says what the registry says."""
+    import importlib
+
+    sheet = importlib.import_module(f"mlsec_helpers.{module}").DATASHEET
+    assert sheet["licence"] == registry.get_entry(name).licence

@@ -25,7 +25,7 @@ def test_cnn_bad_input(tiny):
     cnn = systems.DigitsCNN(epochs=1)
     with pytest.raises(RuntimeError, match="not fitted"):
         cnn.predict(tiny.X_test)
-    with pytest.raises(ValueError, match="4 dimensions"):
+    with pytest.raises(ValueError, match="4 dimension"):
         cnn.fit(tiny.X_train.reshape(len(tiny.X_train), -1), tiny.y_train)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         cnn.fit(tiny.X_train * 16, tiny.y_train)
@@ -98,7 +98,7 @@ def test_ranking_metrics_on_a_hand_example():
 
 
 def test_unknown_domain():
-    with pytest.raises(ValueError, match="unknown domain 'imgae'.*Did you mean 'image'"):
+    with pytest.raises(ValueError, match="unknown domain 'imgae'.*did you mean 'image'"):
         systems.train_baseline("imgae")
 
 
