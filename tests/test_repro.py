@@ -44,3 +44,30 @@ def test_generators_are_seeded():
     assert repro.rng(5).integers(1000) == repro.rng(5).integers(1000)
     assert torch.equal(torch.rand(2, generator=repro.torch_generator(1)),
                        torch.rand(2, generator=repro.torch_generator(1)))
+
+
+def test_seeded_gives_the_seeds_numbers_and_restores_the_callers_state(unchanged_global_state):
+    import random
+
+    with repro.seeded(4):
+        a = (random.random(), np.random.rand(), torch.rand(1).item())
+    with repro.seeded(4):
+        b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+    assert torch.rand(1, generator=torch.Generator().manual_seed(4)).item() == a[2]
+
+
+def test_seeded_restores_state_on_error():
+    before = torch.random.get_rng_state()
+    with pytest.raises(ZeroDivisionError), repro.seeded(1):
+        torch.rand(5)
+        raise ZeroDivisionError
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_limited_threads_restores_the_callers_caps(unchanged_global_state):
+    with repro.limited_threads(1) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+    with pytest.raises(ValueError):
+        with repro.limited_threads(0):
+            pass
