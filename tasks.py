@@ -3,6 +3,7 @@
 
     python3 tasks.py lab        set up .venv and open the labs in JupyterLab
     python3 tasks.py test       set up .venv and run the whole test suite (what CI runs)
+    python3 tasks.py test-lab NN  one lab's notebooks (solution and student) and its check tests
     python3 tasks.py setup      create or update .venv only
     python3 tasks.py build      regenerate solutions/ and labs/ from sources/
     python3 tasks.py bench      time every notebook, write benchmark.json and the README tables
@@ -80,6 +81,26 @@ def test(extra: list[str]) -> None:
     )
 
 
+def test_lab(extra: list[str]) -> None:
+    """Run one lab's two notebooks under nbval, and its exercise checks' own tests."""
+    if not extra or not extra[0].isdigit():
+        sys.exit("usage: python3 tasks.py test-lab NN [pytest options]  (e.g. test-lab 02)")
+    number, extra = f"{int(extra[0]):02d}", extra[1:]
+    stems = [p.stem for p in (ROOT / "sources").glob(f"{number}_*.py")]
+    if not stems:
+        sys.exit(f"no lab {number}: sources/{number}_*.py does not exist")
+    setup()
+    build(check=True)
+    checks = ROOT / "tests" / f"test_checks_lab{number}.py"
+    run(
+        PY, "-m", "pytest", "-n", "2", "--dist", "loadfile",
+        "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300",
+        f"solutions/{stems[0]}.ipynb", f"labs/{stems[0]}.ipynb",
+        *([str(checks.relative_to(ROOT))] if checks.exists() else []), *extra,
+        env=TEST_ENV,
+    )
+
+
 def lab() -> None:
     setup()
     os.chdir(ROOT)
@@ -102,6 +123,8 @@ def main(argv: list[str]) -> None:
         lab()
     elif cmd == "test":
         test(extra)
+    elif cmd == "test-lab":
+        test_lab(extra)
     elif cmd == "build":
         setup()
         build()
