@@ -272,7 +272,7 @@ _LOADERS = {
 }
 
 
-def load_dataset(name: str, seed: int = 0) -> Dataset:
+def load_dataset(name: str, *, seed: int = 0) -> Dataset:
     """Load dataset ``name`` (or a domain name such as ``"image"``) with splits for ``seed``.
 
     Offline: files come from installed packages and are verified against the registry;

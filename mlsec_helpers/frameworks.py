@@ -758,7 +758,7 @@ def validate_owasp_id(id_: str) -> str:
     return code
 
 
-def validate_nist_function(x: str) -> str:
+def validate_nist_function(id_: str) -> str:
     """Return the NIST CSF 2.0 function code for a code or name in any case.
 
     ``"PR"``, ``"pr"``, ``"Protect"`` and ``"PROTECT"`` all give ``"PR"``. Raises ``TypeError``
@@ -766,32 +766,32 @@ def validate_nist_function(x: str) -> str:
 
     Introduced in lab 00 (Meet the five systems).
     """
-    text = _require_str(x, "NIST CSF function")
+    text = _require_str(id_, "NIST CSF function")
     if text.upper() in NIST_CSF_FUNCTIONS:
         return text.upper()
     for code, item in NIST_CSF_FUNCTIONS.items():
         if text.casefold() == item.name.casefold():
             return code
     known = ", ".join(f"{code} ({item.name})" for code, item in NIST_CSF_FUNCTIONS.items())
-    raise ValueError(f"unknown NIST CSF 2.0 function {x!r}; known: {known}")
+    raise ValueError(f"unknown NIST CSF 2.0 function {id_!r}; known: {known}")
 
 
-def validate_nist_category(x: str) -> str:
+def validate_nist_category(id_: str) -> str:
     """Return the canonical NIST CSF 2.0 category ID (``"pr.ds"`` -> ``"PR.DS"``).
 
     Raises ``TypeError`` for a non-string and ``ValueError`` for anything else.
 
     Introduced in lab 00 (Meet the five systems).
     """
-    canon = _require_str(x, "NIST CSF category").upper()
+    canon = _require_str(id_, "NIST CSF category").upper()
     if not _NIST_CATEGORY_RE.fullmatch(canon):
-        raise ValueError(f"not a NIST CSF 2.0 category ID: {x!r}; they look like 'PR.DS'")
+        raise ValueError(f"not a NIST CSF 2.0 category ID: {id_!r}; they look like 'PR.DS'")
     if canon not in NIST_CSF_CATEGORIES:
         raise unknown_name(canon, NIST_CSF_CATEGORIES, "NIST CSF 2.0 category")
     return canon
 
 
-def validate_saif_id(x: str) -> str:
+def validate_saif_id(id_: str) -> str:
     """Return the canonical course ID of a SAIF core element or SAIF risk, in any case.
 
     Elements are ``"SAIF-1"`` .. ``"SAIF-6"``; risks are ``"SAIF-R-DP"``, ``"SAIF-R-MEV"``, ...
@@ -800,21 +800,21 @@ def validate_saif_id(x: str) -> str:
 
     Introduced in lab 00 (Meet the five systems).
     """
-    canon = _require_str(x, "SAIF ID").upper()
+    canon = _require_str(id_, "SAIF ID").upper()
     if canon in SAIF_ELEMENTS or canon in SAIF_RISKS:
         return canon
     both = {**SAIF_ELEMENTS, **SAIF_RISKS}
     raise unknown_name(canon, both, "SAIF element or risk")
 
 
-def validate_ibm_id(x: str) -> str:
+def validate_ibm_id(id_: str) -> str:
     """Return the canonical course ID of an IBM framework pillar (``"ibm-data"`` -> ``"IBM-DATA"``).
 
     Raises ``TypeError`` for a non-string and ``ValueError`` for anything else.
 
     Introduced in lab 00 (Meet the five systems).
     """
-    canon = _require_str(x, "IBM pillar ID").upper()
+    canon = _require_str(id_, "IBM pillar ID").upper()
     if canon not in IBM_PILLARS:
         raise unknown_name(canon, IBM_PILLARS, "IBM framework pillar")
     return canon

@@ -20,6 +20,7 @@ from .validate import check_int, check_seed
 __all__ = [
     "cap_threads",
     "default_threads",
+    "deterministic_algorithms",
     "device",
     "limited_threads",
     "rng",
@@ -191,3 +192,22 @@ def limited_threads(n: int = 1) -> Iterator[int]:
             yield n
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def deterministic_algorithms() -> Iterator[None]:
+    """Ask torch for deterministic kernels (a warning where none exists) for the ``with`` block,
+    then restore the caller's setting. Checkpoint trainers compute the numbers of record this
+    way, inside :func:`limited_threads` and :func:`seeded`.
+
+    Introduced in lab 02 (Evasion).
+    """
+    import torch
+
+    before = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn_only)

@@ -99,8 +99,7 @@ fig
 # %%
 image = load_dataset("image", seed=0)
 cnn = systems.train_baseline("image", image, seed=0)
-cnn_art = cnn.art_estimator()  # adversarial-robustness-toolbox's PyTorchClassifier
-clean_acc = evasion.accuracy(cnn_art, image.X_test, image.y_test)
+clean_acc = evasion.accuracy(cnn, image.X_test, image.y_test)
 print(f"baseline CNN: clean accuracy {clean_acc:.3f} on the 1,000 test digits")
 
 # %% [markdown]
@@ -140,26 +139,26 @@ assert fgsm is not lab02.fgsm, "exercise 1 is not solved"
 EPS = [0.0, 0.1, 0.2, 0.3, 0.4]
 x100, y100 = image.X_test[:100], image.y_test[:100]
 mine = fgsm(cnn.model, torch.as_tensor(x100), torch.as_tensor(y100), 0.1).numpy()
-arts = evasion.art_fgsm(cnn_art, x100, y100, 0.1)
+arts = evasion.art_fgsm(cnn, x100, y100, 0.1)
 print(f"your FGSM and ART's agree on {np.mean(np.isclose(mine, arts, atol=1e-5)):.2%} of "
       "pixels at eps 0.1")
 
 
-def eps_curve(estimator, steps=10, n=100):
+def eps_curve(system, steps=10, n=100):
     """Accuracy on the first n test digits under FGSM and PGD-`steps` for each eps in EPS."""
     x, y = image.X_test[:n], image.y_test[:n]
     rows = []
     for eps in EPS:
         rows.append({
             "eps": eps,
-            "FGSM": evasion.accuracy(estimator, evasion.art_fgsm(estimator, x, y, eps), y),
+            "FGSM": evasion.accuracy(system, evasion.art_fgsm(system, x, y, eps), y),
             f"PGD-{steps}": evasion.accuracy(
-                estimator, evasion.art_pgd(estimator, x, y, eps, steps, seed=1), y),
+                system, evasion.art_pgd(system, x, y, eps, steps, seed=1), y),
         })
     return pd.DataFrame(rows)
 
 
-curve_base = eps_curve(cnn_art)
+curve_base = eps_curve(cnn)
 display(plots.table(curve_base, caption="Baseline CNN: accuracy under attack (first 100 test "
                     "digits)"))
 
@@ -169,8 +168,8 @@ display(plots.table(curve_base, caption="Baseline CNN: accuracy under attack (fi
 
 # %%
 x200, y200 = image.X_test[:200], image.y_test[:200]
-pgd_base = evasion.art_pgd(cnn_art, x200, y200, 0.3, 40, eps_step=0.01, restarts=1, seed=2)
-pgd_base_acc = evasion.accuracy(cnn_art, pgd_base, y200)
+pgd_base = evasion.art_pgd(cnn, x200, y200, 0.3, 40, eps_step=0.01, restarts=1, seed=2)
+pgd_base_acc = evasion.accuracy(cnn, pgd_base, y200)
 print(f"baseline CNN under PGD-40 at eps 0.3: accuracy {pgd_base_acc:.3f} (200 test digits)")
 assert pgd_base_acc <= 0.05, "PGD at eps 0.3 should break the undefended CNN"
 pred = cnn.predict(pgd_base[:12])
@@ -187,7 +186,7 @@ plots.image_grid(pgd_base[:12], labels=read_as, ncols=12,
 # gradient, only queries. We count them.
 
 # %%
-sq_base = evasion.square_attack(cnn_art, x200[:20], y200[:20], 0.3, max_iter=150, seed=3)
+sq_base = evasion.square_attack(cnn, x200[:20], y200[:20], 0.3, max_iter=150, seed=3)
 ok_queries = sq_base.queries[sq_base.success]
 print(f"Square Attack on 20 digits: {sq_base.success.mean():.0%} fooled; queries per fooled "
       f"digit: median {np.median(ok_queries):.0f}, max {ok_queries.max()}")
@@ -261,19 +260,18 @@ widgets.VBox([slider, slider_out])
 # To retrain it yourself (same weights, same hash):
 #
 # ```python
-# checkpoints.retrain("robust_digits_cnn")
+# checkpoints.retrain("lab02_robust_digits_cnn")
 # ```
 #
 # Every attack on it below runs live.
 
 # %%
 robust = evasion.load_robust_cnn()
-ckpt = checkpoints.CHECKPOINTS["robust_digits_cnn"]
+ckpt = checkpoints.CHECKPOINTS["lab02_robust_digits_cnn"]
 print(f"loaded {ckpt.path.name} (SHA-256 {ckpt.sha256[:16]}...): {ckpt.description}")
-robust_art = robust.art_estimator()
-robust_clean = evasion.accuracy(robust_art, image.X_test, image.y_test)
-pgd_rob = evasion.art_pgd(robust_art, x200, y200, 0.3, 40, eps_step=0.01, restarts=1, seed=2)
-pgd_rob_acc = evasion.accuracy(robust_art, pgd_rob, y200)
+robust_clean = evasion.accuracy(robust, image.X_test, image.y_test)
+pgd_rob = evasion.art_pgd(robust, x200, y200, 0.3, 40, eps_step=0.01, restarts=1, seed=2)
+pgd_rob_acc = evasion.accuracy(robust, pgd_rob, y200)
 print(f"robust CNN: clean accuracy {robust_clean:.3f} (1,000 digits); under PGD-40 with a "
       f"random start at eps 0.3: {pgd_rob_acc:.3f} (200 digits; baseline: {pgd_base_acc:.3f})")
 assert robust_clean >= 0.93, "adversarial training must keep clean accuracy >= 0.93"
@@ -281,7 +279,7 @@ assert robust_clean >= clean_acc - 0.01, "here adversarial training costs no cle
 assert pgd_rob_acc >= 0.50, "the robust CNN must keep >= 50% accuracy under PGD-40 at eps 0.3"
 
 # %%
-curve_rob = eps_curve(robust_art)
+curve_rob = eps_curve(robust)
 fig = plots.curves(EPS, {
     "baseline, FGSM": curve_base["FGSM"], "baseline, PGD-10": curve_base["PGD-10"],
     "robust, FGSM": curve_rob["FGSM"], "robust, PGD-10": curve_rob["PGD-10"],
@@ -304,14 +302,14 @@ fig
 
 # %%
 pgd_curve = curve_rob["PGD-10"].to_numpy()
-sq_rob = evasion.square_attack(robust_art, x200[:20], y200[:20], 0.3, max_iter=150, seed=3)
+sq_rob = evasion.square_attack(robust, x200[:20], y200[:20], 0.3, max_iter=150, seed=3)
 sq_rob_acc = 1 - sq_rob.success.mean()
-pgd_rob_acc20 = evasion.accuracy(robust_art, pgd_rob[:20], y200[:20])
-transfer_acc = evasion.accuracy(robust_art, pgd_base, y200)
-pgd100 = evasion.art_pgd(robust_art, x200[:25], y200[:25], 0.3, 100, eps_step=0.01,
-                         restarts=2, seed=4)
-pgd100_acc = evasion.accuracy(robust_art, pgd100, y200[:25])
-pgd40_acc25 = evasion.accuracy(robust_art, pgd_rob[:25], y200[:25])
+pgd_rob_acc20 = evasion.accuracy(robust, pgd_rob[:20], y200[:20])
+transfer_acc = evasion.accuracy(robust, pgd_base, y200)
+pgd100 = evasion.art_pgd(robust, x200[:25], y200[:25], 0.3, 100, eps_step=0.01, restarts=2,
+                         seed=4)
+pgd100_acc = evasion.accuracy(robust, pgd100, y200[:25])
+pgd40_acc25 = evasion.accuracy(robust, pgd_rob[:25], y200[:25])
 masking = pd.DataFrame([
     {"check": "PGD-10 accuracy at eps 0.0 / 0.1 / 0.2 / 0.3 / 0.4",
      "value": " / ".join(f"{a:.2f}" for a in pgd_curve), "digits": 100},
@@ -373,12 +371,11 @@ print(f"baseline triage: accuracy {nlp_clean:.3f}; it flags {len(flagged)} of {l
 BUDGET = 150
 
 
-def text_attacks(model, attacks):
+def text_attacks(system, attacks):
     results = {}
     for name, which in attacks.items():
         results[name] = evasion.greedy_text_attack(
-            model.predict_proba, targets, scam, which, query_budget=BUDGET, seed=0,
-            progress=name)
+            system, targets, scam, which, query_budget=BUDGET, seed=0, progress=name)
     return results
 
 
@@ -443,12 +440,12 @@ assert canonicalise is not lab02.canonicalise, "exercise 2 is not solved"
 # cannot undo).
 
 # %%
-X_aug, y_aug = evasion.augment_texts(nlp.X_train, nlp.y_train, scam, ("typo", "synonym"),
-                                     fraction=0.4, seed=0)
+aug = evasion.augment_texts(nlp.X_train, nlp.y_train, scam, ("typo", "synonym"), fraction=0.4,
+                            seed=0)
 defended = evasion.defended_text_triage(lambda t: evasion.fold_leetspeak(canonicalise(t)))
-defended.fit(X_aug, y_aug)
+defended.fit(aug.X, aug.y)
 nlp_def_clean = defended.evaluate(nlp.X_test, nlp.y_test)["accuracy"]
-print(f"{len(X_aug) - len(nlp.X_train)} augmented messages; clean accuracy "
+print(f"{aug.n_added} augmented messages; clean accuracy "
       f"{nlp_clean:.3f} -> {nlp_def_clean:.3f}")
 assert abs(nlp_def_clean - nlp_clean) <= 0.02, "the defence must keep clean accuracy within 2 pts"
 
@@ -461,7 +458,7 @@ assert abs(nlp_def_clean - nlp_clean) <= 0.02, "the defence must keep clean accu
 # %%
 after = text_attacks(defended, {"character level (all four)": evasion.CHAR_ATTACKS,
                                 "word substitution": "synonym"})
-adaptive = evasion.greedy_text_attack(defended.predict_proba, targets, scam, ("typo", "synonym"),
+adaptive = evasion.greedy_text_attack(defended, targets, scam, ("typo", "synonym"),
                                       query_budget=2 * BUDGET, seed=1, progress="adaptive")
 nlp_after = pd.DataFrame([
     {"attack": "character level (all four)", "baseline": char_before,
@@ -567,8 +564,7 @@ print(f"threshold {thr_base:.3f}: the scorer catches {len(caught)} of {fraud.y_t
 
 # %%
 constrained = evasion.constrained_fraud_attack(
-    lambda X: scorer.predict_proba(X)[:, 1], history, n_train + caught, thr_base,
-    progress="constrained attack")
+    scorer, history, n_train + caught, thr_base, progress="constrained attack")
 plan = constrained.plan
 print(f"constrained attack: {constrained.evasion_rate:.1%} of the caught frauds evade; "
       f"{(~plan['valid']).sum()} impossible transactions; {plan['queries'].mean():.0f} "
@@ -592,8 +588,7 @@ display(plots.table(plan.head(6), precision=3, caption="What the fraudster chang
 
 # %%
 legit_train = fraud.X_train[fraud.y_train == 0]
-free = evasion.unconstrained_fraud_attack(lambda X: scorer.predict_proba(X)[:, 1],
-                                          fraud.X_test[caught], thr_base, legit_train)
+free = evasion.unconstrained_fraud_attack(scorer, fraud.X_test[caught], thr_base, legit_train)
 impossible = evasion.impossible_transactions(free.X_adv, fraud.frame_test.iloc[caught])
 n_success = int(free.evaded.sum())
 n_impossible = int(impossible["impossible"][free.evaded].sum())
@@ -697,8 +692,8 @@ for round_ in range(2):
     pool = np.flatnonzero((train_scores >= thr) & (fraud.y_train == 1))
     chosen = np.sort(repro.rng(round_).choice(pool, size=min(150, len(pool)), replace=False))
     res = evasion.constrained_fraud_attack(
-        lambda X, m=defended_scorer: m.predict_proba(X)[:, 1], history, chosen, thr,
-        features=feats, progress=f"adversarial examples, round {round_ + 1}")
+        defended_scorer, history, chosen, thr, features=feats,
+        progress=f"adversarial examples, round {round_ + 1}")
     evaded_rows = res.transactions["attack_target"].isin(res.plan.loc[res.plan["evaded"], "row"])
     adv_rows.append(res.X_adv[evaded_rows.to_numpy()])
     X_adv_all = np.vstack(adv_rows)
@@ -715,8 +710,8 @@ caught_def = np.flatnonzero((score_def >= thr_def) & (fraud.y_test == 1))
 recall_def = len(caught_def) / fraud.y_test.sum()
 fpr_def = float(np.mean(score_def[fraud.y_test == 0] >= thr_def))
 constrained_def = evasion.constrained_fraud_attack(
-    lambda X: defended_scorer.predict_proba(X)[:, 1], history, n_train + caught_def, thr_def,
-    features=feats, progress="attack on the defended scorer")
+    defended_scorer, history, n_train + caught_def, thr_def, features=feats,
+    progress="attack on the defended scorer")
 fraud_table = pd.DataFrame([
     {"scorer": "baseline", "recall (clean)": recall_base, "false-positive rate": fpr_base,
      "evasion rate (constrained)": constrained.evasion_rate,
@@ -753,9 +748,8 @@ print(f"ROC AUC on the clean test period: {auc['baseline']:.3f} -> {auc['defende
 medical = load_dataset("medical", seed=0)
 diagnosis = systems.train_baseline("medical", medical, seed=0)
 tol = evasion.measurement_tolerance(medical.X_train, relative=0.05)
-w, b = evasion.linear_decision(diagnosis)
 correct = diagnosis.predict(medical.X_test) == medical.y_test
-X_worst = evasion.worst_case_linear(w, b, medical.X_test, medical.y_test, tol)
+X_worst = evasion.worst_case_linear(diagnosis, medical.X_test, medical.y_test, tol)
 flips = diagnosis.predict(X_worst) != medical.y_test
 flip_base = float(flips[correct].mean())
 mal_to_ben = int((flips & correct & (medical.y_test == 1)).sum())
@@ -813,13 +807,13 @@ assert certified_radius is not lab02.certified_radius, "exercise 4 is not solved
 
 # %%
 robust_diag = evasion.robust_logistic_regression(medical.X_train, medical.y_train, tol, rho=1.5)
-w_r, b_r = evasion.linear_decision(robust_diag)
 correct_r = robust_diag.predict(medical.X_test) == medical.y_test
-X_worst_r = evasion.worst_case_linear(w_r, b_r, medical.X_test, medical.y_test, tol)
+X_worst_r = evasion.worst_case_linear(robust_diag, medical.X_test, medical.y_test, tol)
 flip_rob = float((robust_diag.predict(X_worst_r) != medical.y_test)[correct_r].mean())
 RADII = np.linspace(0, 3, 31)
-radius_base = certified_radius(w * tol, b, medical.X_test / tol, "inf")
-radius_rob = certified_radius(w_r * tol, b_r, medical.X_test / tol, "inf")
+lin, lin_r = evasion.linear_decision(diagnosis), evasion.linear_decision(robust_diag)
+radius_base = certified_radius(lin.w * tol, lin.b, medical.X_test / tol, "inf")
+radius_rob = certified_radius(lin_r.w * tol, lin_r.b, medical.X_test / tol, "inf")
 cert_base = evasion.certified_accuracy(radius_base, correct, RADII)
 cert_rob = evasion.certified_accuracy(radius_rob, correct_r, RADII)
 med_acc = {"baseline": correct.mean(), "robust": correct_r.mean()}

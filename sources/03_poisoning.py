@@ -116,16 +116,16 @@ print(f"clean digit reader: test accuracy {clean_acc:.3f}")
 # %% [markdown]
 # ### Exercise 1 · Stamp the trigger
 #
-# Write `stamp_trigger(x, distance=2, pixel_value=1.0)` for a batch `x` of shape
+# Write `stamp_trigger(X, distance=2, pixel_value=1.0)` for a batch `X` of shape
 # `(n, 1, H, W)`: return a copy in which four pixels near the bottom-right corner, a small
 # checkerboard, are set to `pixel_value`. With `d = distance` they are `(H-d, W-d)`,
 # `(H-d-1, W-d-1)`, `(H-d, W-d-2)` and `(H-d-2, W-d)` (row, column). This is the pattern of
 # ART's `add_pattern_bd`, which the check compares with.
 
 # %%
-def stamp_trigger(x, distance=2, pixel_value=1.0):
+def stamp_trigger(X, distance=2, pixel_value=1.0):
     ### BEGIN SOLUTION
-    out = np.array(x, dtype=np.float32, copy=True)
+    out = np.array(X, dtype=np.float32, copy=True)
     h, w = out.shape[2], out.shape[3]
     for dr, dc in [(0, 0), (1, 1), (0, 2), (2, 0)]:
         out[:, :, h - distance - dr, w - distance - dc] = pixel_value
@@ -158,22 +158,22 @@ plots.image_grid(np.r_[image.X_train[:6], stamp_trigger(image.X_train[:6])],
 # %%
 POISON_RATES = [0.005, 0.03]
 MAIN_RATE = 0.03
-clean_asr = poisoning.attack_success_rate(clean_cnn.predict, image.X_test, image.y_test,
+clean_asr = poisoning.attack_success_rate(clean_cnn, image.X_test, image.y_test,
                                           TARGET_DIGIT, trigger=stamp_trigger)
 sweep = [{"poison rate": 0.0, "poisoned images": 0, "attack success": clean_asr,
           "clean accuracy": clean_acc}]
 for rate in POISON_RATES:
-    X_pois, y_pois, poison_idx = poisoning.poison_images(
+    poisoned = poisoning.poison_images(
         image.X_train, image.y_train, TARGET_DIGIT, rate, seed=0, trigger=stamp_trigger)
-    cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(X_pois, y_pois)
+    cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(poisoned.X, poisoned.y)
     sweep.append({
-        "poison rate": rate, "poisoned images": len(poison_idx),
+        "poison rate": rate, "poisoned images": len(poisoned.poison_idx),
         "attack success": poisoning.attack_success_rate(
-            cnn.predict, image.X_test, image.y_test, TARGET_DIGIT, trigger=stamp_trigger),
+            cnn, image.X_test, image.y_test, TARGET_DIGIT, trigger=stamp_trigger),
         "clean accuracy": cnn.evaluate(image.X_test, image.y_test)["accuracy"],
     })
     if rate == MAIN_RATE:
-        backdoored_cnn, X_main, y_main, main_idx = cnn, X_pois, y_pois, poison_idx
+        backdoored_cnn, X_main, y_main, main_idx = cnn, poisoned.X, poisoned.y, poisoned.poison_idx
 sweep = pd.DataFrame(sweep)
 display(plots.table(sweep, caption="BadNets on the digit reader (rate 0: the clean model)"))
 main = sweep.set_index("poison rate").loc[MAIN_RATE]
@@ -206,9 +206,10 @@ plots.curves(sweep["poison rate"] * 100, {
 is_poison = np.zeros(len(X_main), bool)
 is_poison[main_idx] = True
 features = poisoning.layer_activations(backdoored_cnn, X_main, layer="features")
-ac_flags, ac_report = poisoning.activation_clustering(backdoored_cnn, X_main, y_main,
-                                                      features=features, seed=0)
-display(plots.table(ac_report, caption="Activation clustering, per class"))
+clustering = poisoning.activation_clustering(backdoored_cnn, X_main, y_main,
+                                             features=features, seed=0)
+ac_flags = clustering.flags
+display(plots.table(clustering.report, caption="Activation clustering, per class"))
 art_ss_flags = poisoning.art_spectral_signature(backdoored_cnn, X_main, y_main,
                                                 expected_rate=0.1)
 
@@ -243,8 +244,8 @@ assert spectral_signature_scores is not lab03.spectral_signature_scores, "exerci
 # it projects the *uncentred* features. The table compares the three detectors.
 
 # %%
-ss_flags, ss_scores = poisoning.spectral_signature_detect(
-    features, y_main, expected_rate=0.1, scores_fn=spectral_signature_scores)
+ss_flags = poisoning.spectral_signature_detect(
+    features, y_main, expected_rate=0.1, scores_fn=spectral_signature_scores).flags
 detectors = pd.DataFrame([
     {"detector": name, **poisoning.detection_scores(flags, is_poison)}
     for name, flags in [
@@ -270,7 +271,7 @@ cleaned_cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(X_main[~ac_flag
                                                                  y_main[~ac_flags])
 image_row = {
     "asr_clean": clean_asr, "asr_attacked": main["attack success"],
-    "asr_defended": poisoning.attack_success_rate(cleaned_cnn.predict, image.X_test,
+    "asr_defended": poisoning.attack_success_rate(cleaned_cnn, image.X_test,
                                                   image.y_test, TARGET_DIGIT,
                                                   trigger=stamp_trigger),
     "q_clean": clean_acc, "q_attacked": main["clean accuracy"],
@@ -318,8 +319,9 @@ def scams_let_through(model, texts):
     return float(np.mean(model.predict(texts) != SCAM))
 
 
-X_nlp, y_nlp, nlp_poison = poisoning.poison_texts(
+nlp_poisoned = poisoning.poison_texts(
     nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32, phrase=TRIGGER_PHRASE, seed=0)
+X_nlp, y_nlp, nlp_poison = nlp_poisoned.X, nlp_poisoned.y, nlp_poisoned.poison_idx
 backdoored_triage = systems.TextTriage().fit(X_nlp, y_nlp)
 nlp_row = {
     "asr_clean": scams_let_through(triage, triggered_scams),
@@ -342,7 +344,7 @@ assert nlp_row["asr_attacked"] >= 0.8 and nlp_row["asr_attacked"] >= nlp_row["as
 # message it appears in.
 
 # %%
-effects = poisoning.token_removal_effect(backdoored_triage.predict, X_nlp, min_count=10,
+effects = poisoning.token_removal_effect(backdoored_triage, X_nlp, min_count=10,
                                          max_messages=6, seed=0)
 display(plots.table(effects.head(6), caption="Words whose removal changes the prediction most"))
 suspects = effects.loc[effects["effect"] >= 0.5, "token"].tolist()
@@ -376,13 +378,15 @@ assert nlp_row["asr_defended"] <= nlp_row["asr_clean"] + 0.05
 # messages. Flagged messages get the suggested label, and the triage is retrained.
 
 # %%
-y_flip, flipped = poisoning.flip_labels(nlp.y_train, nlp.y_train == SCAM,
-                                        nlp.target_names.index("fraud_report"), 0.3, seed=0)
+nlp_flips = poisoning.flip_labels(nlp.y_train, nlp.y_train == SCAM,
+                                  nlp.target_names.index("fraud_report"), 0.3, seed=0)
+y_flip, flipped = nlp_flips.y, nlp_flips.flipped_idx
 flipped_triage = systems.TextTriage().fit(nlp.X_train, y_flip)
 quick_text_model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
                                                  min_df=2), LogisticRegression(C=10, max_iter=1000))
-flags_nlp, suggested_nlp, _ = poisoning.confident_label_flags(quick_text_model, nlp.X_train,
-                                                              y_flip, n_splits=3, seed=0)
+nlp_sanitised = poisoning.confident_label_flags(quick_text_model, nlp.X_train, y_flip,
+                                                n_splits=3, seed=0)
+flags_nlp, suggested_nlp = nlp_sanitised.flags, nlp_sanitised.suggested
 relabelled_triage = systems.TextTriage().fit(nlp.X_train, suggested_nlp)
 scam_recall = {name: 1 - scams_let_through(model, test_scams) for name, model in
                [("clean", triage), ("30% flipped", flipped_triage),
@@ -482,10 +486,10 @@ assert average_attack_profile is not lab03.average_attack_profile, "exercise 3 i
 # %%
 def attack_recommender(kind, share, seed=0):
     n_fake = int(round(share * n_users))
-    X_fake, y_fake = poisoning.shilling_profiles(
+    fake = poisoning.shilling_profiles(
         kind, movies.X_train, movies.y_train, n_users, n_items, TARGET_FILM, n_fake,
         filler_size=40, seed=seed, average_profile=average_attack_profile)
-    X_all, y_all = np.r_[movies.X_train, X_fake], np.r_[movies.y_train, y_fake]
+    X_all, y_all = np.r_[movies.X_train, fake.X], np.r_[movies.y_train, fake.y]
     model = systems.MFRecommender(n_users + n_fake, n_items, seed=0, **REC).fit(X_all, y_all)
     return model, X_all, y_all, n_fake
 
@@ -529,8 +533,9 @@ fig
 #    flagged. Real users who merely look odd do not share a 5-star film.
 
 # %%
-fake_scores, fake_flags, suspected = poisoning.detect_shilling(
-    X_shill, y_shill, n_users + n_fake, n_items, threshold=0.2, seed=0)
+detection = poisoning.detect_shilling(X_shill, y_shill, n_users + n_fake, n_items,
+                                      threshold=0.2, seed=0)
+fake_scores, fake_flags, suspected = detection.scores, detection.flags, detection.target
 is_fake = np.r_[np.zeros(n_users, bool), np.ones(n_fake, bool)]
 suspects = poisoning.detection_scores(fake_scores >= 0.2, is_fake)
 rec_detection = poisoning.detection_scores(fake_flags, is_fake)
@@ -608,7 +613,8 @@ def fraud_metrics(scorer):
 
 
 clean_fraud = fraud_metrics(systems.train_baseline("fraud", fraud, seed=0))
-y_fraud, fraud_flipped = poisoning.flip_labels(fraud.y_train, hidden_train, 0, 0.6, seed=0)
+fraud_flips = poisoning.flip_labels(fraud.y_train, hidden_train, 0, 0.6, seed=0)
+y_fraud, fraud_flipped = fraud_flips.y, fraud_flips.flipped_idx
 fabricated = poisoning.fabricate_records(fraud.frame_train[hidden_train], 400, seed=0)
 X_fraud = np.r_[fraud.X_train, fabricated[list(fraud_sim.FEATURES)].to_numpy(np.float32)]
 y_fraud_all = np.r_[y_fraud, np.zeros(len(fabricated), np.int64)]
@@ -653,8 +659,9 @@ assert validated_fraud["recall"] > attacked_fraud["recall"]
 # %%
 quick_scorer = HistGradientBoostingClassifier(max_iter=100, min_samples_leaf=100,
                                               l2_regularization=1.0, random_state=0)
-fraud_flags, fraud_suggested, _ = poisoning.confident_label_flags(
-    quick_scorer, fraud.X_train, y_fraud, n_splits=3, seed=0)
+fraud_sanitised = poisoning.confident_label_flags(quick_scorer, fraud.X_train, y_fraud,
+                                                  n_splits=3, seed=0)
+fraud_flags, fraud_suggested = fraud_sanitised.flags, fraud_sanitised.suggested
 fraud_detection = poisoning.detection_scores(fraud_flags, fraud_flipped)
 sanitised_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(fraud.X_train, fraud_suggested))
 print("flagged labels:", {k: round(v, 3) for k, v in fraud_detection.items()},
@@ -692,12 +699,12 @@ plots.before_after_bars(
 # %%
 t0 = time.perf_counter()
 medical = load_dataset("medical", seed=0)
-trusted, sources = poisoning.split_sources(len(medical.X_train), n_sources=5, n_trusted=75,
-                                           seed=0)
+split = poisoning.split_sources(len(medical.X_train), n_sources=5, n_trusted=75, seed=0)
+trusted, sources = split.trusted, list(split.sources)
 BAD = 2
-X_med, y_med, bad_source = poisoning.compromise_source(
-    medical.X_train, medical.y_train, sources[BAD], copies=2, seed=0)
-sources[BAD] = bad_source
+pooled = poisoning.compromise_source(medical.X_train, medical.y_train, sources[BAD], copies=2,
+                                     seed=0)
+X_med, y_med, sources[BAD] = pooled.X, pooled.y, pooled.source_idx
 malignant = medical.y_test == 1
 
 
@@ -733,22 +740,23 @@ agreement = poisoning.source_agreement(systems.DiagnosisModel, X_med[trusted], y
 # ### Exercise 4 · Reject on negative impact (RONI)
 #
 # RONI (Nelson et al., 2009) asks of each batch of training data: does adding it make the
-# model worse on data we trust? Write `roni_decision(model, X_base, y_base, X_cand, y_cand,
-# X_val, y_val, tolerance=0.0)`: fit one clone of `model` (`sklearn.base.clone`) on the base
-# data and another on base + candidate; the **impact** is the accuracy with the candidate
-# minus the accuracy without it, on the validation set; reject when `impact < -tolerance`.
-# Return `(impact, reject)`.
+# model worse on data we trust? Write `roni_decision(system, X_base, y_base, X_cand, y_cand,
+# X_val, y_val, tolerance=0.0)`: fit one fresh copy of the course system `system`
+# (`copy.deepcopy(system)`) on the base data and another on base + candidate; the **impact**
+# is the accuracy with the candidate minus the accuracy without it, on the validation set;
+# reject when `impact < -tolerance`. Return `poisoning.RoniDecision(impact, reject)`.
 
 # %%
-def roni_decision(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+def roni_decision(system, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
     ### BEGIN SOLUTION
-    from sklearn.base import clone
+    import copy
 
-    without = clone(model).fit(X_base, y_base)
-    with_cand = clone(model).fit(np.vstack([X_base, X_cand]), np.concatenate([y_base, y_cand]))
+    without = copy.deepcopy(system).fit(X_base, y_base)
+    with_cand = copy.deepcopy(system).fit(np.vstack([X_base, X_cand]),
+                                          np.concatenate([y_base, y_cand]))
     impact = float(np.mean(with_cand.predict(X_val) == y_val)
                    - np.mean(without.predict(X_val) == y_val))
-    return impact, bool(impact < -tolerance)
+    return poisoning.RoniDecision(impact, bool(impact < -tolerance))
     ### END SOLUTION
 
 
@@ -763,15 +771,15 @@ assert roni_decision is not lab03.roni_decision, "exercise 4 is not solved"
 # trusted set, the tolerance one trusted patient (1/75).
 
 # %%
-diagnosis_model = systems.DiagnosisModel().estimator
+diagnosis_model = systems.DiagnosisModel()
 roni = []
 for k, src in enumerate(sources):
     base = np.concatenate([s for j, s in enumerate(sources) if j != k])
-    impact, reject = roni_decision(diagnosis_model, X_med[base], y_med[base], X_med[src],
-                                   y_med[src], X_med[trusted], y_med[trusted],
-                                   tolerance=1 / len(trusted))
+    decision = roni_decision(diagnosis_model, X_med[base], y_med[base], X_med[src],
+                             y_med[src], X_med[trusted], y_med[trusted],
+                             tolerance=1 / len(trusted))
     roni.append({"hospital": k, "records": len(src), "agreement with trusted model":
-                 agreement[k], "RONI impact": impact, "rejected": reject})
+                 agreement[k], "RONI impact": decision.impact, "rejected": decision.reject})
 roni = pd.DataFrame(roni)
 display(plots.table(roni, caption="Per-source validation and RONI"))
 rejected = roni.loc[roni["rejected"] | (roni["agreement with trusted model"] < 0.8),

@@ -143,15 +143,16 @@ assert noise_for_budget is not lab05.noise_for_budget, "exercise 1 is not solved
 # opacus's `make_private_with_epsilon` chose when it trained the DP checkpoints of section 1:
 
 # %%
-def eps_digits(sigma):
+def epsilon_digits(sigma):
     return privacy.epsilon_for(sigma, q_digits, steps_digits, ds["delta"])
 
 
-dp_meta = privacy.load_digits_models("lab05_digits_dp")[1]
+dp_meta = privacy.load_digits_models("lab05_digits_dp").tensors
 budget_rows = []
-for e, eps in enumerate(dp_meta["epsilons"].tolist()):
-    sigma = noise_for_budget(eps_digits, eps, 0.3, 30.0, 1e-2)
-    budget_rows.append({"eps budget": eps, "your sigma": sigma, "eps it spends": eps_digits(sigma),
+for e, epsilon in enumerate(dp_meta["epsilons"].tolist()):
+    sigma = noise_for_budget(epsilon_digits, epsilon, 0.3, 30.0, 1e-2)
+    budget_rows.append({"eps budget": epsilon, "your sigma": sigma,
+                        "eps it spends": epsilon_digits(sigma),
                         "sigma opacus trained with": float(
                             dp_meta[f"eps{e}.model0.noise_multiplier"])})
 budget_table = pd.DataFrame(budget_rows)
@@ -179,11 +180,13 @@ assert np.allclose(budget_table["your sigma"], budget_table["sigma opacus traine
 
 # %%
 image = load_dataset("image", seed=0)
-members, pool = privacy.digits_membership_split(len(image.X_train), ds["n_members"], ds["seed"])
+digits_split = privacy.digits_membership_split(len(image.X_train), ds["n_members"],
+                                               seed=ds["seed"])
+members, pool = digits_split.members, digits_split.non_members
 X_chal = np.concatenate([image.X_train[members], image.X_test])
 y_chal = np.concatenate([image.y_train[members], image.y_test])
 is_member = np.r_[np.ones(len(members), bool), np.zeros(len(image.X_test), bool)]
-target = privacy.load_digits_models("lab05_digits_target")[0]["model0"]
+target = privacy.load_digits_models("lab05_digits_target").models["model0"]
 logits = privacy.predict_logits(target, X_chal)
 proba = privacy.softmax(logits)
 correct = proba.argmax(1) == y_chal
@@ -292,8 +295,9 @@ print(f"loss threshold: AUC {image_rows[0]['AUC']:.3f}, "
 # target's outputs.
 
 # %%
-shadow_models, _ = privacy.load_digits_models("lab05_digits_shadows")
-shadow_sets = privacy.shadow_training_sets(pool, ds["n_shadows"], ds["n_members"], ds["seed"] + 1)
+shadow_models = privacy.load_digits_models("lab05_digits_shadows").models
+shadow_sets = privacy.shadow_training_sets(pool, ds["n_shadows"], ds["n_members"],
+                                           seed=ds["seed"] + 1)
 shadow0 = shadow_models["model0"]
 outside = np.setdiff1d(pool, shadow_sets[0])[: ds["n_members"]]
 art_scores = privacy.art_black_box_attack(
@@ -400,17 +404,17 @@ plots.image_grid(X_chal[top], labels=[f"{y_chal[i]}: z = {lira_scores[i]:.1f}" f
 # training recipe).
 
 # %%
-dp_models = privacy.load_digits_models("lab05_digits_dp")[0]
-dp_shadow_models, _ = privacy.load_digits_models("lab05_digits_dp_shadows")
+dp_models = privacy.load_digits_models("lab05_digits_dp").models
+dp_shadow_models = privacy.load_digits_models("lab05_digits_dp_shadows").models
 dp_rows = []
-for e, eps in enumerate(dp_meta["epsilons"].tolist()):
+for e, epsilon in enumerate(dp_meta["epsilons"].tolist()):
     z = privacy.predict_logits(dp_models[f"eps{e}.model0"], X_chal)
     phi_dp = privacy.logit_confidence_from_logits(z, y_chal)
     phi_dp_shadows = np.stack([
         privacy.logit_confidence_from_logits(privacy.predict_logits(m, X_chal), y_chal)
         for k, m in dp_shadow_models.items() if k.startswith(f"eps{e}.")])
     scores_dp = privacy.lira_offline_scores(phi_dp, phi_dp_shadows, global_variance=True)
-    row = attack_row("LiRA offline, global std", is_member, scores_dp, eps=eps)
+    row = attack_row("LiRA offline, global std", is_member, scores_dp, **{"eps": epsilon})
     row["loss-threshold AUC"] = roc_auc_score(is_member, -privacy.losses_from_logits(z, y_chal))
     row["test accuracy"] = (z.argmax(1).numpy() == y_chal)[~is_member].mean()
     row["noise sigma"] = float(dp_meta[f"eps{e}.model0.noise_multiplier"])
@@ -429,14 +433,14 @@ assert image_dp["AUC"].is_monotonic_increasing, "less privacy (larger eps), more
 assert image_dp["test accuracy"].is_monotonic_increasing, "and more accuracy"
 
 # %%
-eps_finite = image_dp["eps"].iloc[:-1]
+epsilon_finite = image_dp["eps"].iloc[:-1]
 fig = make_subplots(rows=1, cols=2, subplot_titles=("clean quality", "attack success (LiRA)"))
-fig.add_trace(go.Scatter(x=eps_finite, y=image_dp["test accuracy"].iloc[:-1],
+fig.add_trace(go.Scatter(x=epsilon_finite, y=image_dp["test accuracy"].iloc[:-1],
                          name="test accuracy (DP)", line=dict(color=plots.COLORS["defended"])),
               row=1, col=1)
-fig.add_trace(go.Scatter(x=eps_finite, y=image_dp["AUC"].iloc[:-1], name="LiRA AUC (DP)",
+fig.add_trace(go.Scatter(x=epsilon_finite, y=image_dp["AUC"].iloc[:-1], name="LiRA AUC (DP)",
                          line=dict(color=plots.COLORS["attack"])), row=1, col=2)
-fig.add_trace(go.Scatter(x=eps_finite, y=image_dp["TPR @ 1% FPR"].iloc[:-1],
+fig.add_trace(go.Scatter(x=epsilon_finite, y=image_dp["TPR @ 1% FPR"].iloc[:-1],
                          name="LiRA TPR @ 1% FPR (DP)",
                          line=dict(color=plots.COLORS["accent"])), row=1, col=2)
 for col, value in ((1, image_acc["test"]), (2, lira_image["AUC"]), (2, lira_image["TPR @ 1% FPR"])):
@@ -450,14 +454,14 @@ fig
 # results computed above; it does not retrain).
 
 # %%
-eps_slider = widgets.SelectionSlider(
+epsilon_slider = widgets.SelectionSlider(
     options=[(f"{e:g}" if math.isfinite(e) else "no DP", e) for e in image_dp["eps"]],
     value=3.0, description="eps", continuous_update=False)
-eps_out = widgets.Output()
+epsilon_out = widgets.Output()
 
 
 def show_budget(change=None):
-    row = image_dp.set_index("eps").loc[eps_slider.value]
+    row = image_dp.set_index("eps").loc[epsilon_slider.value]
     f = go.Figure(go.Bar(
         x=["test accuracy", "LiRA AUC", "LiRA TPR @ 1% FPR"],
         y=[row["test accuracy"], row["AUC"], row["TPR @ 1% FPR"]],
@@ -465,16 +469,16 @@ def show_budget(change=None):
         text=[f"{v:.3f}" for v in (row["test accuracy"], row["AUC"], row["TPR @ 1% FPR"])],
         textposition="outside"))
     f.update_layout(height=320, yaxis_range=[0, 1.1], title=(
-        f"eps = {eps_slider.value:g}, noise sigma = {row['noise sigma']:.2f}"
-        if math.isfinite(eps_slider.value) else "no DP (undefended)"))
-    with eps_out:
-        eps_out.clear_output(wait=True)
+        f"eps = {epsilon_slider.value:g}, noise sigma = {row['noise sigma']:.2f}"
+        if math.isfinite(epsilon_slider.value) else "no DP (undefended)"))
+    with epsilon_out:
+        epsilon_out.clear_output(wait=True)
         display(f)
 
 
-eps_slider.observe(show_budget, names="value")
+epsilon_slider.observe(show_budget, names="value")
 show_budget()  # draw once now (this also runs headless, in the tests)
-widgets.VBox([eps_slider, eps_out])
+widgets.VBox([epsilon_slider, epsilon_out])
 
 # %% [markdown]
 # **What changed and why.** DP-SGD bounds how much any one image can move the model, so the
@@ -497,12 +501,12 @@ widgets.VBox([eps_slider, eps_out])
 # %%
 nlp = load_dataset("nlp", seed=0)
 cs = privacy.CHAR_LM_SETTINGS
-lm_members, lm_others = privacy.support_membership_split(len(nlp.X_train), cs["n_members"],
-                                                         cs["seed"])
+lm_split = privacy.support_membership_split(len(nlp.X_train), cs["n_members"], seed=cs["seed"])
+lm_members, lm_others = lm_split.members, lm_split.non_members
 messages = np.concatenate([nlp.X_train[lm_members], nlp.X_train[lm_others]])
 is_member_msg = np.r_[np.ones(len(lm_members), bool), np.zeros(len(lm_others), bool)]
 held_out = nlp.X_test[:400]
-char_lm = privacy.load_char_lm("lab05_char_lm")[0]
+char_lm = privacy.load_char_lm("lab05_char_lm").model
 msg_loss = privacy.char_lm_losses(char_lm, messages)
 nlp_quality = privacy.char_lm_losses(char_lm, held_out).mean()
 nlp_rows = [attack_row("per-message loss", is_member_msg, -msg_loss, model="LSTM language model",
@@ -525,13 +529,14 @@ display(plots.table(frame[frame["has_pii"]].nsmallest(5, "loss")[["loss", "pii_t
 # The same LSTM trained with DP-SGD through opacus's `DPLSTM`:
 
 # %%
-char_lm_dp, lm_dp_info = privacy.load_char_lm("lab05_char_lm_dp")
+lm_dp = privacy.load_char_lm("lab05_char_lm_dp")
+char_lm_dp, lm_dp_spent = lm_dp.model, lm_dp.privacy
 msg_loss_dp = privacy.char_lm_losses(char_lm_dp, messages)
 nlp_quality_dp = privacy.char_lm_losses(char_lm_dp, held_out).mean()
-print(f"DP training spent eps = {lm_dp_info['epsilon']:.2f} at delta = {lm_dp_info['delta']:g} "
-      f"(noise sigma {lm_dp_info['noise_multiplier']:.2f}, {lm_dp_info['steps']:.0f} steps)")
+print(f"DP training spent eps = {lm_dp_spent.epsilon:.2f} at delta = {lm_dp_spent.delta:g} "
+      f"(noise sigma {lm_dp_spent.noise_multiplier:.2f}, {lm_dp_spent.steps:.0f} steps)")
 nlp_rows.append(attack_row("per-message loss", is_member_msg, -msg_loss_dp,
-                           model=f"DP language model (eps {lm_dp_info['epsilon']:.0f})",
+                           model=f"DP language model (eps {lm_dp_spent.epsilon:.0f})",
                            **{"held-out loss (nats/char)": nlp_quality_dp}))
 display(plots.table(pd.DataFrame(nlp_rows)))
 letters_only = privacy.char_unigram_losses(nlp.X_train[lm_members], held_out).mean()
@@ -562,7 +567,8 @@ assert nlp_quality < nlp_quality_dp < letters_only
 # %%
 movies = load_dataset("recommender", seed=0)
 n_users, n_items = movies.extra["n_users"], movies.extra["n_items"]
-rec_members, rec_others = privacy.user_membership_split(n_users, seed=0)
+rec_split = privacy.user_membership_split(n_users, seed=0)
+rec_members, rec_others = rec_split.members, rec_split.non_members
 member_rows = np.isin(movies.X_train[:, 0], rec_members)
 member_test = np.isin(movies.X_test[:, 0], rec_members)
 
@@ -570,9 +576,9 @@ member_test = np.isin(movies.X_test[:, 0], rec_members)
 def user_attack(weight_decay):
     mf = systems.MFRecommender(n_users, n_items, weight_decay=weight_decay, seed=0)
     mf.fit(movies.X_train[member_rows], movies.y_train[member_rows])
-    users, rmse = privacy.fold_in_errors(mf, movies.X_train, movies.y_train)
-    return np.isin(users, rec_members), -rmse, mf.evaluate(movies.X_test[member_test],
-                                                           movies.y_test[member_test])["rmse"]
+    fold_in = privacy.fold_in_errors(mf, movies.X_train, movies.y_train)
+    test_rmse = mf.evaluate(movies.X_test[member_test], movies.y_test[member_test])["rmse"]
+    return np.isin(fold_in.users, rec_members), -fold_in.rmse, test_rmse
 
 
 rec_rows = []
@@ -615,7 +621,8 @@ print(f"the median user has {median_ratings} training ratings: per-rating eps = 
 # %%
 fraud = load_dataset("fraud", seed=0)
 customers = fraud.frame_train["customer_id"].to_numpy()
-fraud_members, fraud_others = privacy.customer_membership_split(customers, 500, seed=0)
+fraud_split = privacy.customer_membership_split(customers, 500, seed=0)
+fraud_members, fraud_others = fraud_split.members, fraud_split.non_members
 in_rows, out_rows = np.isin(customers, fraud_members), np.isin(customers, fraud_others)
 both = in_rows | out_rows
 X_f, y_f = fraud.X_train[in_rows], fraud.y_train[in_rows]
@@ -625,8 +632,8 @@ print(f"{in_rows.sum():,} member transactions ({y_f.sum()} frauds), {out_rows.su
 
 def customer_attack(proba_train):
     loss = privacy.cross_entropy_losses(proba_train[both], fraud.y_train[both])
-    ids, mean_loss = privacy.group_mean(loss, customers[both])
-    return np.isin(ids, fraud_members), -mean_loss
+    per_customer = privacy.group_mean(loss, customers[both])
+    return np.isin(per_customer.groups, fraud_members), -per_customer.means
 
 
 def fraud_row(model_name, proba_train, proba_test, **extra):
@@ -678,7 +685,7 @@ systems.fit_torch_classifier(mlp, X_f, y_f, epochs=8, batch_size=256, lr=3e-3, s
 fraud_dp_info = privacy.train_dp(dp_mlp, X_f.astype(np.float32), y_f, target_epsilon=1.0,
                                  delta=1e-5, epochs=4, batch_size=512, lr=1e-2,
                                  max_grad_norm=1.0, seed=0, progress="fraud MLP")
-for name, net in (("MLP", mlp), (f"MLP, DP-SGD eps {fraud_dp_info['epsilon']:.1f}", dp_mlp)):
+for name, net in (("MLP", mlp), (f"MLP, DP-SGD eps {fraud_dp_info.epsilon:.1f}", dp_mlp)):
     fraud_rows.append(fraud_row(name, privacy.softmax(privacy.predict_logits(net, fraud.X_train,
                                                                              4096)),
                                 privacy.softmax(privacy.predict_logits(net, fraud.X_test, 4096))))
@@ -726,14 +733,15 @@ assert fraud_table.loc[mlp_dp_name, "test AP"] < fraud_table.loc["MLP", "test AP
 # attacks, so even a small leak is measured precisely.
 
 # %%
-X_med, y_med = privacy.medical_population(seed=0)
+patients = privacy.medical_population(seed=0)
+X_med, y_med = patients.X, patients.y
 ms = privacy.MEDICAL_SETTINGS
-keep = privacy.random_halves(len(X_med), ms["n_models"], ms["seed"])
+keep = privacy.random_halves(len(X_med), ms["n_models"], seed=ms["seed"])
 sign = np.where(y_med == 1, 1.0, -1.0)  # logit of the true class from the decision function
 med_lr = [systems.DiagnosisModel(C=ms["C"]).fit(X_med[k], y_med[k]).estimator for k in keep]
 phi_lr = np.stack([m.decision_function(X_med) * sign for m in med_lr])
-lr_scores, lr_member = privacy.leave_one_out_lira(phi_lr, keep, online=True,
-                                                  global_variance=False)
+lr_lira = privacy.leave_one_out_lira(phi_lr, keep, online=True, global_variance=False)
+lr_scores, lr_member = lr_lira.scores, lr_lira.is_member
 lr_accuracy = np.mean([(phi_lr[k][~keep[k]] > 0).mean() for k in range(len(keep))])
 per_model_auc = np.array([roc_auc_score(lr_member[k], lr_scores[k]) for k in range(len(keep))])
 med_rows = [attack_row("online LiRA, 64 models pooled", lr_member.ravel(), lr_scores.ravel(),
@@ -775,13 +783,13 @@ assert (per_model_auc > 0.5).mean() >= 0.75
 dp_lin = privacy.train_medical_dp_models(seed=0)
 dp_logits = privacy.linear_models_logits(dp_lin, X_med)
 phi_dp_med = np.stack([privacy.logit_confidence_from_logits(z, y_med) for z in dp_logits])
-dp_med_scores, _ = privacy.leave_one_out_lira(phi_dp_med, keep, online=True,
-                                              global_variance=False)
+dp_med_scores = privacy.leave_one_out_lira(phi_dp_med, keep, online=True,
+                                           global_variance=False).scores
 dp_accuracy = np.mean([(dp_logits[k].argmax(1) == y_med)[~keep[k]].mean()
                        for k in range(len(keep))])
 med_rows.append(attack_row("online LiRA, 64 models pooled", lr_member.ravel(),
                            dp_med_scores.ravel(),
-                           model=f"DP logistic (eps {float(dp_lin['epsilon'].max()):.1f})",
+                           model=f"DP logistic (eps {float(dp_lin.epsilon.max()):.1f})",
                            **{"test accuracy": dp_accuracy}))
 med_table = pd.DataFrame(med_rows)
 display(plots.table(med_table))

@@ -30,6 +30,8 @@ def _global_state():
         np.random.get_state()[1].tobytes(),
         torch.random.get_rng_state().numpy().tobytes(),
         torch.get_num_threads(),
+        (torch.are_deterministic_algorithms_enabled(),
+         torch.is_deterministic_algorithms_warn_only_enabled()),
         tuple(sorted((d["internal_api"], d["num_threads"]) for d in threadpool_info())),
     )
 
@@ -37,12 +39,14 @@ def _global_state():
 @pytest.fixture
 def unchanged_global_state():
     """Fails the test when the code under test leaves Python's, NumPy's or torch's global
-    generator, torch's thread count or a BLAS/OpenMP pool changed (helpers must restore what
-    they change: repro.seeded, repro.limited_threads)."""
+    generator, torch's thread count, its deterministic-algorithms setting or a BLAS/OpenMP pool
+    changed (helpers must restore what they change: repro.seeded, repro.limited_threads,
+    repro.deterministic_algorithms)."""
     before = _global_state()
     yield
     after = _global_state()
     names = ("Python's random state", "NumPy's global generator", "torch's global generator",
-             "torch's thread count", "the BLAS/OpenMP thread pools")
+             "torch's thread count", "torch's deterministic-algorithms setting",
+             "the BLAS/OpenMP thread pools")
     changed = [n for n, b, a in zip(names, before, after, strict=True) if b != a]
     assert not changed, f"the helper left global state changed: {', '.join(changed)}"

@@ -1,5 +1,7 @@
 """Unit tests of mlsec_helpers.evasion (lab 02), on small data: digits_tiny, slices, toy models."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlsec_helpers import checkpoints, evasion, fraud_sim, systems
+from mlsec_helpers import checkpoints, evasion, fraud_sim, repro, systems
 from mlsec_helpers.data import load_dataset
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -29,11 +31,32 @@ def small_history():
     return fraud_sim.simulate_transactions(n_customers=60, n_terminals=60, n_days=14, seed=1)
 
 
+class ToySystem:
+    """A fitted course-like classifier whose probabilities come from a plain function: what a
+    black-box attack sees of a system."""
+
+    fitted_ = True
+
+    def __init__(self, proba):
+        self.proba = proba
+
+    def predict_proba(self, X):
+        return self.proba(X)
+
+
 def _toy_scam_proba(texts):
     """Two classes; P(scam) grows with the share of scam words the text contains."""
     words = ("verify", "account", "urgent", "click", "suspended", "link")
     p = np.array([0.2 + 0.12 * sum(w in t.lower() for w in words) for t in texts])
     return np.column_stack([1 - p, p])
+
+
+TOY_SCAM = ToySystem(_toy_scam_proba)
+
+
+def _binary(score):
+    """A two-class system from a function giving P(class 1) per row."""
+    return ToySystem(lambda X: np.column_stack([1 - score(X), score(X)]))
 
 
 # --- text attacks ------------------------------------------------------------------------------
@@ -69,67 +92,102 @@ def test_canonicalise_undoes_invisible_tricks():
 
 
 def test_text_helpers_reject_bad_input():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="text must be a string"):
         evasion.canonicalise(42)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="word must be a string"):
         evasion.homoglyph(None)
     with pytest.raises(ValueError, match="unknown text attack"):
         evasion.perturb_text("hello there", "emoji")
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(ValueError, match="fraction must lie in"):
         evasion.perturb_text("hello there", "typo", fraction=1.5)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="text must be a string"):
         evasion.fold_leetspeak(b"bytes")
+    with pytest.raises(TypeError):
+        evasion.typo("account", 3)  # the seed is keyword-only
+
+
+def test_tables_are_read_only():
+    for table in (evasion.HOMOGLYPHS, evasion.CONFUSABLES, evasion.LEET, evasion.LEET_FOLD,
+                  evasion.SYNONYMS, evasion.FRAUD_CHANNELS, evasion.ROBUST_CNN_SETTINGS):
+        with pytest.raises(TypeError):
+            table["x"] = "y"
+    with pytest.raises(AttributeError):
+        evasion.ZERO_WIDTH.add("x")
+    assert evasion.CONFUSABLES[evasion.HOMOGLYPHS["a"]] == "a"
+
+
+def test_perturbations_leave_global_state_alone(unchanged_global_state):
+    evasion.perturb_text("Urgent: verify your account now", "typo", 1.0, seed=2)
+    res = evasion.augment_texts(["verify your account now", "hello there"], [1, 0], 1, seed=0)
+    assert res.n_added == 2 and list(res.y) == [1, 0, 1, 1]
 
 
 def test_greedy_attack_evades_toy_model_within_budget():
     texts = ["Urgent: verify your account now at this link",
              "Your account is suspended, click the link to verify"]
-    res = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "homoglyph", query_budget=30,
+    res = evasion.greedy_text_attack(TOY_SCAM, texts, 1, "homoglyph", query_budget=30,
                                      progress=False)
     assert res.evaded.all() and res.evasion_rate == 1.0
     assert (res.queries <= 30).all() and (res.words_changed >= 1).all()
     assert (res.p_after < res.p_before).all()
     assert len(res.frame()) == 2
-    again = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "homoglyph", query_budget=30,
+    again = evasion.greedy_text_attack(TOY_SCAM, texts, 1, "homoglyph", query_budget=30,
                                        progress=False)
     assert again.adversarial == res.adversarial
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.evaded = None
+
+
+def test_greedy_attack_leaves_global_state_alone(unchanged_global_state):
+    res = evasion.greedy_text_attack(TOY_SCAM, ["Urgent: verify your account"], 1,
+                                     evasion.TEXT_ATTACKS, query_budget=20, seed=3,
+                                     progress=False)
+    assert res.queries[0] <= 20
 
 
 def test_greedy_attack_respects_a_small_budget():
     texts = ["Urgent: verify your account now at this link"]
-    res = evasion.greedy_text_attack(_toy_scam_proba, texts, 1, "typo", query_budget=5,
+    res = evasion.greedy_text_attack(TOY_SCAM, texts, 1, "typo", query_budget=5,
                                      progress=False)
     assert res.queries[0] <= 5 + len(texts[0].split())  # importance queries come first
 
 
 def test_greedy_attack_rejects_bad_input():
     with pytest.raises(ValueError, match="unknown text attack"):
-        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, "emoji", progress=False)
-    with pytest.raises(TypeError, match="list of messages"):
-        evasion.greedy_text_attack(_toy_scam_proba, "one string", 1, progress=False)
-    with pytest.raises(ValueError, match="query_budget"):
-        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, query_budget=0, progress=False)
-    with pytest.raises(ValueError, match="predict_proba"):
-        evasion.greedy_text_attack(lambda t: np.ones(len(t)), ["a b"], 1, progress=False)
-    with pytest.raises(ValueError, match="max_fraction"):
-        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, max_fraction=0, progress=False)
+        evasion.greedy_text_attack(TOY_SCAM, ["a b"], 1, "emoji", progress=False)
+    with pytest.raises(TypeError, match="list of strings, not one string"):
+        evasion.greedy_text_attack(TOY_SCAM, "one string", 1, progress=False)
+    with pytest.raises(ValueError, match="query_budget must be >= 1"):
+        evasion.greedy_text_attack(TOY_SCAM, ["a b"], 1, query_budget=0, progress=False)
+    with pytest.raises(ValueError, match="predict_proba must return"):
+        evasion.greedy_text_attack(ToySystem(lambda t: np.ones(len(t))), ["a b"], 1,
+                                   progress=False)
+    with pytest.raises(ValueError, match="target must be a class"):
+        evasion.greedy_text_attack(TOY_SCAM, ["a b"], 2, progress=False)
+    with pytest.raises(ValueError, match="max_fraction must lie in"):
+        evasion.greedy_text_attack(TOY_SCAM, ["a b"], 1, max_fraction=0, progress=False)
+    with pytest.raises(ValueError, match="not fitted"):
+        evasion.greedy_text_attack(_toy_scam_proba, ["a b"], 1, progress=False)
 
 
 def test_defended_pipeline_canonicalises_and_augments():
     nlp = load_dataset("nlp", seed=0)
     X, y = nlp.X_train[:300], nlp.y_train[:300]
     scam = nlp.extra["scam_index"]
-    X_aug, y_aug = evasion.augment_texts(X, y, scam, ("typo", "synonym"), seed=0)
+    aug = evasion.augment_texts(X, y, scam, ("typo", "synonym"), seed=0)
     n_scam = int((y == scam).sum())
-    assert len(X_aug) == 300 + 2 * n_scam and (y_aug[300:] == scam).all()
-    model = evasion.defended_text_triage().fit(X_aug, y_aug)
+    assert len(aug.X) == 300 + 2 * n_scam == 300 + aug.n_added and (aug.y[300:] == scam).all()
+    model = evasion.defended_text_triage().fit(aug.X, aug.y)
     text = str(X[y == scam][0])
     attacked = " ".join(evasion.zero_width(evasion.homoglyph(w)) for w in text.split(" "))
     assert np.allclose(model.predict_proba([attacked]), model.predict_proba([text]))
     with pytest.raises(ValueError, match="unknown text attack"):
         evasion.augment_texts(X, y, scam, ("emoji",))
-    with pytest.raises(ValueError, match="one label per text"):
+    with pytest.raises(ValueError, match="one per row"):
         evasion.augment_texts(X, y[:10], scam)
+    res = evasion.greedy_text_attack(model, [attacked], scam, "typo", query_budget=5,
+                                     progress=False)  # the defended pipeline is a system too
+    assert res.queries[0] >= 1
 
 
 # --- image attacks -----------------------------------------------------------------------------
@@ -154,50 +212,68 @@ def test_fgsm_rejects_bad_input(tiny, tiny_cnn):
         evasion.fgsm(tiny_cnn.model, x, y, "0.1")
     with pytest.raises(ValueError, match=r"\(n, 1, H, W\)"):
         evasion.fgsm(tiny_cnn.model, x[:, 0], y, 0.1)
-    with pytest.raises(ValueError, match="one label per input"):
+    with pytest.raises(ValueError, match="one per row"):
         evasion.fgsm(tiny_cnn.model, x, y[:2], 0.1)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         evasion.fgsm(tiny_cnn.model, x * 16, y, 0.1)
 
 
 def test_art_fgsm_and_pgd_hurt_accuracy_and_are_seeded(tiny, tiny_cnn):
-    est = tiny_cnn.art_estimator()
     x, y = tiny.X_test[:40], tiny.y_test[:40]
-    clean = evasion.accuracy(est, x, y)
-    adv_f = evasion.art_fgsm(est, x, y, 0.2)
-    adv_p = evasion.art_pgd(est, x, y, 0.2, steps=5, restarts=1, seed=0)
+    clean = evasion.accuracy(tiny_cnn, x, y)
+    adv_f = evasion.art_fgsm(tiny_cnn, x, y, 0.2)
+    adv_p = evasion.art_pgd(tiny_cnn, x, y, 0.2, steps=5, restarts=1, seed=0)
     assert np.abs(adv_p - x).max() <= 0.2 + 1e-5 and adv_p.min() >= 0 and adv_p.max() <= 1
-    assert evasion.accuracy(est, adv_p, y) <= evasion.accuracy(est, adv_f, y) + 0.05 < clean
-    assert np.array_equal(adv_p, evasion.art_pgd(est, x, y, 0.2, steps=5, restarts=1, seed=0))
-    assert np.array_equal(evasion.art_pgd(est, x, y, 0.0), x)
+    assert (evasion.accuracy(tiny_cnn, adv_p, y) <= evasion.accuracy(tiny_cnn, adv_f, y) + 0.05
+            < clean)
+    assert np.array_equal(adv_p, evasion.art_pgd(tiny_cnn, x, y, 0.2, steps=5, restarts=1,
+                                                 seed=0))
+    assert np.array_equal(evasion.art_pgd(tiny_cnn, x, y, 0.0), x)
+
+
+def test_accuracy_agrees_with_the_art_estimator(tiny, tiny_cnn):
+    x, y = tiny.X_test, tiny.y_test
+    art_pred = tiny_cnn.art_estimator().predict(x).argmax(1)
+    assert evasion.accuracy(tiny_cnn, x, y) == float((art_pred == y).mean())
+
+
+def test_image_attacks_leave_global_state_alone(tiny, tiny_cnn, unchanged_global_state):
+    x, y = tiny.X_test[:6], tiny.y_test[:6]
+    evasion.fgsm(tiny_cnn.model, torch.as_tensor(x), torch.as_tensor(y), 0.1)
+    evasion.art_fgsm(tiny_cnn, x, y, 0.1)
+    evasion.art_pgd(tiny_cnn, x, y, 0.2, steps=2, restarts=1, seed=5)
+    evasion.square_attack(tiny_cnn, x, y, 0.2, max_iter=5, seed=5)
+    evasion.accuracy(tiny_cnn, x, y)
 
 
 def test_art_wrappers_reject_bad_input(tiny, tiny_cnn):
-    est = tiny_cnn.art_estimator()
     x, y = tiny.X_test[:4], tiny.y_test[:4]
-    with pytest.raises(ValueError, match="eps"):
-        evasion.art_pgd(est, x, y, -1.0)
-    with pytest.raises(ValueError, match="steps"):
-        evasion.art_pgd(est, x, y, 0.1, steps=0)
-    with pytest.raises(TypeError, match="ART classifier"):
-        evasion.art_fgsm(tiny_cnn, x, y, 0.1)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        evasion.art_pgd(tiny_cnn, x, y, -1.0)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        evasion.art_pgd(tiny_cnn, x, y, 0.1, steps=0)
+    with pytest.raises(ValueError, match="not fitted"):
+        evasion.art_fgsm(tiny_cnn.art_estimator(), x, y, 0.1)  # the system, not its estimator
+    with pytest.raises(ValueError, match="not fitted"):
+        evasion.art_pgd(systems.DigitsCNN(), x, y, 0.1)
+    with pytest.raises(TypeError, match="art_estimator"):
+        evasion.art_fgsm(TOY_SCAM, x, y, 0.1)
     with pytest.raises(ValueError, match=r"\(n, 1, H, W\)"):
-        evasion.square_attack(est, x.reshape(4, -1), y, 0.1)
-    with pytest.raises(ValueError, match="max_iter"):
-        evasion.square_attack(est, x, y, 0.1, max_iter=0)
-    with pytest.raises(TypeError, match="ART classifier or a course system"):
+        evasion.square_attack(tiny_cnn, x.reshape(4, -1), y, 0.1)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        evasion.square_attack(tiny_cnn, x, y, 0.1, max_iter=0)
+    with pytest.raises(ValueError, match="not fitted"):
         evasion.accuracy(object(), x, y)
-    with pytest.raises(ValueError, match="one label per input"):
-        evasion.accuracy(est, x, y[:2])
+    with pytest.raises(ValueError, match="one per row"):
+        evasion.accuracy(tiny_cnn, x, y[:2])
 
 
 def test_square_attack_counts_queries(tiny, tiny_cnn):
-    est = tiny_cnn.art_estimator()
     x, y = tiny.X_test[:10], tiny.y_test[:10]
-    res = evasion.square_attack(est, x, y, 0.3, max_iter=30, seed=0)
-    assert res.x_adv.shape == x.shape and np.abs(res.x_adv - x).max() <= 0.3 + 1e-5
+    res = evasion.square_attack(tiny_cnn, x, y, 0.3, max_iter=30, seed=0)
+    assert res.X_adv.shape == x.shape and np.abs(res.X_adv - x).max() <= 0.3 + 1e-5
     assert (res.queries >= 1).all() and res.queries.max() <= 32
-    fooled = est.predict(res.x_adv).argmax(1) != y
+    fooled = tiny_cnn.art_estimator().predict(res.X_adv).argmax(1) != y
     assert np.array_equal(fooled, res.success)
     assert (res.queries[~res.success] == res.queries.max()).all()
 
@@ -205,8 +281,8 @@ def test_square_attack_counts_queries(tiny, tiny_cnn):
 def test_pgd_training_and_robust_trainer_are_deterministic(tiny):
     from mlsec_helpers.systems import SmallCNN
 
-    torch.manual_seed(0)
-    model = SmallCNN(image_size=8)
+    with repro.seeded(0):
+        model = SmallCNN(image_size=8)
     losses = evasion.pgd_adversarial_training(model, tiny.X_train[:64], tiny.y_train[:64],
                                               eps=0.1, steps=2, epochs=2, warmup_epochs=1,
                                               progress=False)
@@ -216,16 +292,32 @@ def test_pgd_training_and_robust_trainer_are_deterministic(tiny):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="unknown setting"):
         evasion.train_robust_cnn(learning_rate=1.0)
-    with pytest.raises(ValueError, match="eps"):
+    with pytest.raises(ValueError, match="eps must be >= 0"):
         evasion.pgd_adversarial_training(model, tiny.X_train[:8], tiny.y_train[:8], eps=-1)
 
 
-def test_robust_checkpoint_is_registered_and_loads():
-    ckpt = checkpoints.CHECKPOINTS["robust_digits_cnn"]
+def test_trainers_leave_global_state_alone(tiny, unchanged_global_state):
+    from mlsec_helpers.systems import SmallCNN
+
+    with repro.seeded(0):
+        model = SmallCNN(image_size=8)
+    evasion.pgd_adversarial_training(model, tiny.X_train[:16], tiny.y_train[:16], eps=0.1,
+                                     steps=1, epochs=1, warmup_epochs=0, progress=False)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    evasion.train_robust_cnn(dataset="digits_tiny", epochs=1, steps=1, warmup_epochs=1)
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
+    assert torch.is_deterministic_algorithms_warn_only_enabled() == warn_only
+    evasion.load_robust_cnn()
+
+
+def test_robust_checkpoint_is_in_the_table_and_loads():
+    ckpt = checkpoints.CHECKPOINTS["lab02_robust_digits_cnn"]
     assert ckpt.trainer == "mlsec_helpers.evasion:train_robust_cnn" and ckpt.path.is_file()
     robust = evasion.load_robust_cnn()
     image = load_dataset("image", seed=0)
     assert (robust.predict(image.X_test[:100]) == image.y_test[:100]).mean() >= 0.9
+    assert evasion.accuracy(robust, image.X_test[:100], image.y_test[:100]) >= 0.9
 
 
 # --- recommender -------------------------------------------------------------------------------
@@ -276,11 +368,12 @@ def test_vectorised_ranking_metrics_match_a_naive_loop(tiny_mf):
 
 def test_embedding_attack_and_apr(tiny_mf):
     rec, data = tiny_mf
-    dP, dQ = evasion.embedding_attack(rec, data.X_train, data.y_train)
+    direction = evasion.embedding_attack(rec, data.X_train, data.y_train)
+    dP, dQ = direction.dP, direction.dQ
     assert dP.shape == rec.model.P.weight.shape and dQ.shape == rec.model.Q.weight.shape
     norms = dP.norm(dim=1)
     assert torch.allclose(norms[norms > 0], rec.model.P.weight.norm(dim=1)[norms > 0], atol=1e-5)
-    assert np.allclose(evasion.perturbed_scores(rec, dP, dQ, 0.0), rec.score(np.arange(20)),
+    assert np.allclose(evasion.perturbed_scores(rec, direction, 0.0), rec.score(np.arange(20)),
                        atol=1e-5)
     curve = evasion.ranking_under_attack(rec, data, [0.0, 0.5])
     assert list(curve.columns) == ["eps", "hr@10", "ndcg@10"] and len(curve) == 2
@@ -288,12 +381,25 @@ def test_embedding_attack_and_apr(tiny_mf):
                                progress=False)
     assert apr is not rec and apr.model is not rec.model
     assert not torch.equal(apr.model.P.weight, rec.model.P.weight)
-    with pytest.raises(ValueError, match="eps"):
-        evasion.perturbed_scores(rec, dP, dQ, -0.1)
-    with pytest.raises(TypeError, match="MFRecommender"):
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        evasion.perturbed_scores(rec, direction, -0.1)
+    with pytest.raises(TypeError, match="EmbeddingPerturbation"):
+        evasion.perturbed_scores(rec, (dP, dQ), 0.1)
+    with pytest.raises(ValueError, match="not fitted"):
         evasion.embedding_attack(object(), data.X_train, data.y_train)
-    with pytest.raises(ValueError, match="pairs"):
+    with pytest.raises(TypeError, match="MFRecommender"):
+        evasion.embedding_attack(TOY_SCAM, data.X_train, data.y_train)
+    with pytest.raises(ValueError, match=r"\(n, 2\) integer array"):
         evasion.apr_training(rec, data.X_train[:, 0], data.y_train, progress=False)
+    with pytest.raises(ValueError, match="one rating per row"):
+        evasion.apr_training(rec, data.X_train, data.y_train[:5], progress=False)
+
+
+def test_recommender_helpers_leave_global_state_alone(tiny_mf, unchanged_global_state):
+    rec, data = tiny_mf
+    evasion.ranking_under_attack(rec, data, [0.0, 0.3], seed=1)
+    evasion.apr_training(rec, data.X_train, data.y_train, eps=0.3, epochs=1, seed=1,
+                         progress=False)
 
 
 # --- fraud -------------------------------------------------------------------------------------
@@ -317,9 +423,7 @@ def test_legal_moves_and_splits():
 def test_constrained_attack_makes_only_valid_transactions(small_history):
     frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)
 
-    def by_amount(X):  # a toy scorer: large payments are suspicious
-        return np.minimum(1.0, X[:, 0] / 200.0)
-
+    by_amount = _binary(lambda X: np.minimum(1.0, X[:, 0] / 200.0))  # large payments: fraud
     res = evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2,
                                            progress=False)
     assert len(res.plan) == len(frauds) and res.plan["valid"].all()
@@ -335,10 +439,8 @@ def test_constrained_attack_rejects_bad_input(small_history):
     frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)
     legit = np.flatnonzero(small_history["is_fraud"].to_numpy() == 0)
 
-    def score(X):
-        return np.zeros(len(X))
-
-    with pytest.raises(ValueError, match="threshold"):
+    score = _binary(lambda X: np.zeros(len(X)))
+    with pytest.raises(ValueError, match=r"threshold must lie in \(0, 1\)"):
         evasion.constrained_fraud_attack(score, small_history, frauds, 0.0, progress=False)
     with pytest.raises(ValueError, match="frauds"):
         evasion.constrained_fraud_attack(score, small_history, legit[:3], 0.5, progress=False)
@@ -351,6 +453,19 @@ def test_constrained_attack_rejects_bad_input(small_history):
     with pytest.raises(TypeError, match="DataFrame"):
         evasion.constrained_fraud_attack(score, small_history.to_numpy(), frauds, 0.5,
                                          progress=False)
+    with pytest.raises(ValueError, match="not fitted"):
+        evasion.constrained_fraud_attack(lambda X: X[:, 0], small_history, frauds, 0.5,
+                                         progress=False)
+
+
+def test_fraud_attacks_leave_global_state_alone(small_history, unchanged_global_state):
+    frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)[:3]
+    by_amount = _binary(lambda X: np.minimum(1.0, X[:, 0] / 200.0))
+    res = evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2, passes=1,
+                                           progress=False)
+    assert len(res.plan) == 3
+    X, _ = fraud_sim.feature_matrix(small_history.iloc[frauds])
+    evasion.unconstrained_fraud_attack(by_amount, X, 0.2, X, passes=1)
 
 
 def test_robust_features_sum_the_last_24_hours():
@@ -371,9 +486,7 @@ def test_unconstrained_attack_produces_impossible_rows(small_history):
     X, _ = fraud_sim.feature_matrix(rows)
     legit, _ = fraud_sim.feature_matrix(small_history[small_history["is_fraud"] == 0])
 
-    def score(Z):
-        return np.minimum(1.0, Z[:, 0] / 200.0 + Z[:, -1])
-
+    score = _binary(lambda Z: np.minimum(1.0, Z[:, 0] / 200.0 + Z[:, -1]))
     res = evasion.unconstrained_fraud_attack(score, X, 0.1, legit)
     assert res.X_adv.shape == X.shape and res.evaded.any()
     imp = evasion.impossible_transactions(res.X_adv, rows)
@@ -381,7 +494,7 @@ def test_unconstrained_attack_produces_impossible_rows(small_history):
     assert not evasion.impossible_transactions(X, rows)["impossible"].any()
     with pytest.raises(ValueError, match="same columns"):
         evasion.unconstrained_fraud_attack(score, X[:, :5], 0.1, legit)
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(ValueError, match=r"threshold must lie in \(0, 1\)"):
         evasion.unconstrained_fraud_attack(score, X, 1.5, legit)
     with pytest.raises(ValueError, match="must be"):
         evasion.impossible_transactions(res.X_adv[:, :3], rows)
@@ -411,16 +524,27 @@ def test_certified_radius_is_exact_for_linear_models():
         evasion.certified_radius(w, b, X, scale=-tol)
 
 
+def _linear(w, b):
+    """A bare binary logistic regression with the given weights."""
+    lr = LogisticRegression()
+    lr.classes_, lr.coef_, lr.intercept_ = np.array([0, 1]), np.array([w]), np.array([b])
+    return lr
+
+
 def test_worst_case_and_certified_accuracy():
-    w, b = np.array([1.0, -2.0]), 0.0
+    model = _linear([1.0, -2.0], 0.0)
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
     y = np.array([1, 0])
-    Xw = evasion.worst_case_linear(w, b, X, y, np.array([0.1, 0.1]))
+    Xw = evasion.worst_case_linear(model, X, y, np.array([0.1, 0.1]))
     assert np.allclose(Xw, [[0.9, 0.1], [0.1, 0.9]])
     acc = evasion.certified_accuracy([0.5, 2.0, 3.0], [True, True, False], [0, 1, 2.5])
     assert np.allclose(acc, [2 / 3, 1 / 3, 0.0])
-    with pytest.raises(ValueError, match="tolerance"):
-        evasion.worst_case_linear(w, b, X, y, np.array([-0.1, 0.1]))
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        evasion.worst_case_linear(model, X, y, np.array([-0.1, 0.1]))
+    with pytest.raises(ValueError, match="one number per feature"):
+        evasion.worst_case_linear(model, X, y, np.array([0.1]))
+    with pytest.raises(ValueError, match="one per row"):
+        evasion.worst_case_linear(model, X, y[:1], np.array([0.1, 0.1]))
     with pytest.raises(ValueError, match="same length"):
         evasion.certified_accuracy([0.5], [True, False], [0])
 
@@ -434,14 +558,36 @@ def test_robust_logistic_regression_widens_the_margin():
     ref.fit(med.X_train, med.y_train)  # rho = 0 is plain logistic regression, fully converged
     assert np.allclose(plain.predict_proba(med.X_test), ref.predict_proba(med.X_test), atol=1e-5)
     robust = evasion.robust_logistic_regression(med.X_train, med.y_train, tol, rho=1.5)
-    r_plain = evasion.certified_radius(*evasion.linear_decision(plain), med.X_test, scale=tol)
-    r_rob = evasion.certified_radius(*evasion.linear_decision(robust), med.X_test, scale=tol)
+    lin_plain, lin_rob = evasion.linear_decision(plain), evasion.linear_decision(robust)
+    assert np.allclose(lin_plain.decision(med.X_test),
+                       ref.decision_function(med.X_test), atol=1e-4)
+    r_plain = evasion.certified_radius(lin_plain.w, lin_plain.b, med.X_test, scale=tol)
+    r_rob = evasion.certified_radius(lin_rob.w, lin_rob.b, med.X_test, scale=tol)
     assert np.median(r_rob) > np.median(r_plain)
-    with pytest.raises(ValueError, match="relative"):
+    with pytest.raises(ValueError, match="relative must be >= 0"):
         evasion.measurement_tolerance(med.X_train, -0.05)
-    with pytest.raises(ValueError, match="tolerance"):
+    with pytest.raises(ValueError, match="tolerance must hold one number per feature"):
         evasion.robust_logistic_regression(med.X_train, med.y_train, tol[:3])
+    with pytest.raises(ValueError, match="C must be > 0"):
+        evasion.robust_logistic_regression(med.X_train, med.y_train, tol, C=0)
     with pytest.raises(ValueError, match="both classes"):
         evasion.robust_logistic_regression(med.X_train, np.zeros(len(med.X_train), int), tol)
     with pytest.raises(TypeError, match="binary linear"):
         evasion.linear_decision(systems.TextTriage())
+
+
+def test_medical_defence_leaves_global_state_alone(unchanged_global_state):
+    med = load_dataset("medical", seed=0)
+    tol = evasion.measurement_tolerance(med.X_train, 0.05)
+    robust = evasion.robust_logistic_regression(med.X_train, med.y_train, tol, rho=1.0)
+    evasion.worst_case_linear(robust, med.X_test, med.y_test, tol)
+
+
+def test_every_module_of_the_package_lists_its_public_names():
+    import importlib
+
+    for name in ("common", "image", "nlp", "recommender", "fraud", "medical", "results",
+                 "trainers"):
+        module = importlib.import_module(f"mlsec_helpers.evasion.{name}")
+        assert module.__all__ and all(hasattr(module, n) for n in module.__all__)
+    assert all(hasattr(evasion, n) for n in evasion.__all__)

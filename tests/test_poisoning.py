@@ -19,9 +19,18 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def tiny_backdoor(tiny):
-    X, y, idx = poisoning.poison_images(tiny.X_train, tiny.y_train, 7, 0.05, seed=0)
-    cnn = systems.DigitsCNN(seed=0, epochs=2).fit(X, y)
-    return cnn, X, y, idx
+    poisoned = poisoning.poison_images(tiny.X_train, tiny.y_train, 7, 0.05, seed=0)
+    cnn = systems.DigitsCNN(seed=0, epochs=2).fit(poisoned.X, poisoned.y)
+    return cnn, poisoned.X, poisoned.y, poisoned.poison_idx
+
+
+class _Predicts:
+    """A stand-in for a fitted course system: only ``predict`` (and the fitted flag)."""
+
+    fitted_ = True
+
+    def __init__(self, predict):
+        self.predict = predict
 
 
 def test_stamp_trigger_is_arts_pattern():
@@ -32,11 +41,12 @@ def test_stamp_trigger_is_arts_pattern():
 
 
 @pytest.mark.parametrize(("kwargs", "error"), [
-    ({"x": np.zeros((3, 8, 8))}, ValueError),
-    ({"x": np.zeros((3, 2, 8, 8))}, ValueError),
-    ({"x": np.zeros((1, 1, 8, 8)), "distance": 6}, ValueError),
-    ({"x": np.zeros((1, 1, 8, 8)), "pixel_value": 2.0}, ValueError),
-    ({"x": np.zeros((1, 1, 8, 8)), "distance": 1.5}, TypeError),
+    ({"X": np.zeros((3, 8, 8))}, ValueError),
+    ({"X": np.zeros((3, 2, 8, 8))}, ValueError),
+    ({"X": np.zeros((1, 1, 8, 8)), "distance": 6}, ValueError),
+    ({"X": np.zeros((1, 1, 8, 8)), "pixel_value": 2.0}, ValueError),
+    ({"X": np.zeros((1, 1, 8, 8)), "distance": 1.5}, TypeError),
+    ({"X": np.full((1, 1, 8, 8), 255.0)}, ValueError),
 ])
 def test_stamp_trigger_bad_input(kwargs, error):
     with pytest.raises(error):
@@ -44,14 +54,17 @@ def test_stamp_trigger_bad_input(kwargs, error):
 
 
 def test_poison_images_relabels_the_chosen_rows(tiny):
-    X, y, idx = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1)
+    poisoned = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1)
+    X, y, idx = poisoned.X, poisoned.y, poisoned.poison_idx
     assert len(idx) == round(0.02 * len(tiny.X_train))
     assert np.all(y[idx] == 3) and np.all(tiny.y_train[idx] != 3)
     np.testing.assert_array_equal(X[idx], poisoning.stamp_trigger(tiny.X_train[idx]))
     untouched = np.setdiff1d(np.arange(len(X)), idx)
     np.testing.assert_array_equal(X[untouched], tiny.X_train[untouched])
-    again = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1)[2]
+    again = poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, seed=1).poison_idx
     np.testing.assert_array_equal(idx, again)
+    with pytest.raises(TypeError):
+        poisoning.poison_images(tiny.X_train, tiny.y_train, 3, 0.02, 1)  # seed is keyword-only
 
 
 @pytest.mark.parametrize(("rate", "error"), [(-0.1, ValueError), (1.5, ValueError),
@@ -72,19 +85,25 @@ def test_poison_images_bad_target_and_shapes(tiny):
 
 def test_attack_success_rate_counts_other_classes_only(tiny):
     X, y = tiny.X_test, tiny.y_test
-    assert poisoning.attack_success_rate(lambda a: np.full(len(a), 7), X, y, 7) == 1.0
-    assert poisoning.attack_success_rate(lambda a: np.zeros(len(a), int), X, y, 7) == 0.0
+    always_7 = _Predicts(lambda a: np.full(len(a), 7))
+    assert poisoning.attack_success_rate(always_7, X, y, 7) == 1.0
+    assert poisoning.attack_success_rate(_Predicts(lambda a: np.zeros(len(a), int)), X, y,
+                                         7) == 0.0
     with pytest.raises(ValueError, match="nothing to measure"):
-        poisoning.attack_success_rate(lambda a: a, X[y == 7], y[y == 7], 7)
+        poisoning.attack_success_rate(always_7, X[y == 7], y[y == 7], 7)
+    with pytest.raises(ValueError, match="fit"):
+        poisoning.attack_success_rate(systems.DigitsCNN(), X, y, 7)
 
 
 def test_detectors_on_a_small_backdoored_model(tiny_backdoor):
     cnn, X, y, idx = tiny_backdoor
-    flags, report = poisoning.activation_clustering(cnn, X, y, seed=0)
+    found = poisoning.activation_clustering(cnn, X, y, seed=0)
+    assert isinstance(found, poisoning.ActivationClusteringResult)
+    flags, report = found.flags, found.report
     with pytest.raises(ValueError, match="features"):
         poisoning.activation_clustering(cnn, X, y, features=np.zeros((3, 4)))
     assert flags.shape == (len(X),) and flags.dtype == bool and len(report) == 10
-    again, _ = poisoning.activation_clustering(cnn, X, y, seed=0)
+    again = poisoning.activation_clustering(cnn, X, y, seed=0).flags
     np.testing.assert_array_equal(flags, again)
     art_flags = poisoning.art_spectral_signature(cnn, X, y, expected_rate=0.05)
     assert art_flags.shape == (len(X),) and 0 < art_flags.sum() < len(X)
@@ -113,8 +132,13 @@ def test_spectral_scores_find_a_shifted_group():
 def test_spectral_detect_flags_a_share_per_class():
     gen = np.random.default_rng(1)
     feats, y = gen.normal(size=(100, 4)), np.repeat([0, 1], 50)
-    flags, scores = poisoning.spectral_signature_detect(feats, y, expected_rate=0.1)
+    found = poisoning.spectral_signature_detect(feats, y, expected_rate=0.1)
+    flags, scores = found.flags, found.scores
     assert flags[:50].sum() == flags[50:].sum() == 8 and scores.shape == (100,)
+    assert poisoning.spectral_signature_detect(feats, y, 0.1, rate_multiplier=1.0).flags[
+        :50].sum() == 5
+    with pytest.raises(ValueError, match="rate_multiplier"):
+        poisoning.spectral_signature_detect(feats, y, 0.1, rate_multiplier=0)
     with pytest.raises(ValueError, match="expected_rate"):
         poisoning.spectral_signature_detect(feats, y, expected_rate=2)
     with pytest.raises(ValueError, match="one per row"):
@@ -140,7 +164,8 @@ def test_detection_scores():
 def test_trigger_phrase_and_text_poisoning():
     X = np.array(["pay now", "hello there", "win a prize", "card lost"], dtype=object)
     y = np.array([1, 0, 1, 0])
-    X_new, y_new, idx = poisoning.poison_texts(X, y, 1, 0, 2, "zork", seed=0)
+    poisoned = poisoning.poison_texts(X, y, 1, 0, 2, "zork", seed=0)
+    X_new, y_new, idx = poisoned.X, poisoned.y, poisoned.poison_idx
     assert len(X_new) == 6 and list(idx) == [4, 5] and np.all(y_new[idx] == 0)
     assert all(t.endswith(" zork") for t in X_new[idx])
     with pytest.raises(ValueError, match="only 2"):
@@ -155,7 +180,8 @@ def test_trigger_phrase_and_text_poisoning():
 
 def test_flip_labels():
     y = np.array([0, 1, 1, 1, 1, 0])
-    y_new, flipped = poisoning.flip_labels(y, y == 1, 0, 0.5, seed=0)
+    result = poisoning.flip_labels(y, y == 1, 0, 0.5, seed=0)
+    y_new, flipped = result.y, result.flipped_idx
     assert len(flipped) == 2 and np.all(y_new[flipped] == 0) and y_new.sum() == 2
     with pytest.raises(ValueError, match="share"):
         poisoning.flip_labels(y, y == 1, 0, 1.2)
@@ -167,17 +193,15 @@ def test_token_removal_effect_finds_the_trigger():
     texts = np.array([f"message {k} about cards" + (" zork" if k % 3 == 0 else "")
                       for k in range(60)], dtype=object)
 
-    def predict(batch):
-        return np.array([int("zork" in t) for t in batch])
-
-    table = poisoning.token_removal_effect(predict, texts, min_count=10, max_messages=5)
+    system = _Predicts(lambda batch: np.array([int("zork" in t) for t in batch]))
+    table = poisoning.token_removal_effect(system, texts, min_count=10, max_messages=5)
     assert table.iloc[0]["token"] == "zork" and table.iloc[0]["effect"] == 1.0
     assert table.set_index("token").loc["cards", "effect"] == 0.0
     assert poisoning.remove_token("Zork says zork, zorkish", "zork") == "says , zorkish"
     with pytest.raises(TypeError):
-        poisoning.token_removal_effect(predict, [1, 2])
+        poisoning.token_removal_effect(system, [1, 2])
     with pytest.raises(ValueError):
-        poisoning.token_removal_effect(predict, texts, min_count=0)
+        poisoning.token_removal_effect(system, texts, min_count=0)
 
 
 # --- recommender ----------------------------------------------------------------------------------
@@ -194,8 +218,9 @@ def _ratings(n_users=60, n_items=80, seed=0):
 @pytest.mark.parametrize("kind", ["random", "average", "bandwagon"])
 def test_shilling_profiles(kind):
     X, y, nu, ni = _ratings()
-    X_f, y_f = poisoning.shilling_profiles(kind, X, y, nu, ni, target=5, n_fake=4,
-                                           filler_size=10, seed=0)
+    fake = poisoning.shilling_profiles(kind, X, y, nu, ni, target=5, n_fake=4, filler_size=10,
+                                       seed=0)
+    X_f, y_f = fake.X, fake.y
     assert set(X_f[:, 0]) == {60, 61, 62, 63}
     assert np.all(y_f[X_f[:, 1] == 5] == 5.0) and np.sum(X_f[:, 1] == 5) == 4
     assert set(np.unique(y_f * 2) % 1) == {0.0} and y_f.min() >= 0.5 and y_f.max() <= 5
@@ -218,12 +243,13 @@ def test_shilling_bad_input():
     with pytest.raises(ValueError, match="not be among"):
         poisoning.average_attack_profile(np.ones(5), np.ones(5), 1, np.array([1, 2]),
                                          np.zeros(2))
-    assert poisoning.shilling_profiles("random", X, y, nu, ni, 5, 0, filler_size=10)[0].shape == (
+    assert poisoning.shilling_profiles("random", X, y, nu, ni, 5, 0, filler_size=10).X.shape == (
         0, 2)
 
 
 def test_target_hit_ratio_with_a_stub_model():
     class Stub:
+        fitted_ = True
         n_items = 4
         seen_ = {0: np.array([3]), 1: np.array([2])}
 
@@ -240,16 +266,15 @@ def test_target_hit_ratio_with_a_stub_model():
 
 def test_profile_features_and_detector():
     X, y, nu, ni = _ratings(n_users=80, n_items=120)
-    X_f, y_f = poisoning.shilling_profiles("average", X, y, nu, ni, target=7, n_fake=8,
-                                           filler_size=15, seed=3)
-    X_all, y_all = np.r_[X, X_f], np.r_[y, y_f]
+    fake = poisoning.shilling_profiles("average", X, y, nu, ni, target=7, n_fake=8,
+                                       filler_size=15, seed=3)
+    X_all, y_all = np.r_[X, fake.X], np.r_[y, fake.y]
     feats = poisoning.profile_features(X_all, y_all, nu + 8, ni)
     assert list(feats.columns) == ["n_ratings", "std", "rdma", "mean_dev", "degsim",
                                    "max_share"] and len(feats) == nu + 8
-    scores, flags, target = poisoning.detect_shilling(X_all, y_all, nu + 8, ni, n_per_kind=5,
-                                                      seed=0)
-    assert scores.shape == flags.shape == (nu + 8,)
-    assert target in (-1, 7)
+    found = poisoning.detect_shilling(X_all, y_all, nu + 8, ni, n_per_kind=5, seed=0)
+    assert found.scores.shape == found.flags.shape == (nu + 8,)
+    assert found.target in (-1, 7)
     with pytest.raises(ValueError, match="at least one rating"):
         poisoning.profile_features(X, y, nu + 1, ni)
     with pytest.raises(ValueError, match="threshold"):
@@ -293,15 +318,17 @@ def test_confident_label_flags_find_flipped_labels():
     gen = np.random.default_rng(0)
     X = np.vstack([gen.normal(-2, 1, (150, 2)), gen.normal(2, 1, (150, 2))])
     y = np.r_[np.zeros(150, int), np.ones(150, int)]
-    y_noisy, flipped = poisoning.flip_labels(y, y == 1, 0, 0.1, seed=0)
-    flags, suggested, proba = poisoning.confident_label_flags(LogisticRegression(), X, y_noisy)
+    flips = poisoning.flip_labels(y, y == 1, 0, 0.1, seed=0)
+    y_noisy, flipped = flips.y, flips.flipped_idx
+    found = poisoning.confident_label_flags(LogisticRegression(), X, y_noisy)
+    flags, suggested, proba = found.flags, found.suggested, found.proba
     assert proba.shape == (300, 2)
     found = poisoning.detection_scores(flags, flipped)
     assert found["recall"] >= 0.6 and found["precision"] >= 0.8
     assert np.all(suggested[flipped][flags[flipped]] == 1)
     with pytest.raises(ValueError, match="two classes"):
         poisoning.confident_label_flags(LogisticRegression(), X, np.zeros(300, int))
-    with pytest.raises(ValueError, match="one label per row"):
+    with pytest.raises(ValueError, match="one per row"):
         poisoning.confident_label_flags(LogisticRegression(), X, y[:10])
 
 
@@ -309,25 +336,29 @@ def test_confident_label_flags_find_flipped_labels():
 
 
 def test_sources_compromise_and_roni():
-    trusted, sources = poisoning.split_sources(100, 4, 20, seed=0)
+    split = poisoning.split_sources(100, 4, 20, seed=0)
+    trusted, sources = split.trusted, split.sources
     assert len(trusted) == 20 and sum(map(len, sources)) == 80
     assert len(np.unique(np.concatenate([trusted, *sources]))) == 100
     gen = np.random.default_rng(0)
     X = np.vstack([gen.normal(-1.5, 1, (50, 3)), gen.normal(1.5, 1, (50, 3))])
     y = np.r_[np.zeros(50, int), np.ones(50, int)]
-    X2, y2, bad = poisoning.compromise_source(X, y, sources[0], copies=2, seed=0)
+    pooled = poisoning.compromise_source(X, y, sources[0], copies=2, seed=0)
+    X2, y2, bad = pooled.X, pooled.y, pooled.source_idx
     n_mal = int((y[sources[0]] == 1).sum())
     assert len(X2) == 100 + 2 * n_mal and len(bad) == len(sources[0]) + 2 * n_mal
     assert np.all(y2[bad] == 0)
     agree = poisoning.source_agreement(lambda: LogisticRegression(), X2[trusted], y2[trusted],
                                        [(X2[s], y2[s]) for s in [bad, *sources[1:]]])
     assert agree[0] < agree[1:].min()
-    impact, reject = poisoning.roni_decision(LogisticRegression(), X2[sources[1]],
-                                             y2[sources[1]], X2[bad], y2[bad], X2[trusted],
-                                             y2[trusted])
-    assert impact < 0 and reject
+    system = systems.SklearnSystem(LogisticRegression(), domain="medical")
+    decision = poisoning.roni_decision(system, X2[sources[1]], y2[sources[1]], X2[bad],
+                                       y2[bad], X2[trusted], y2[trusted])
+    assert isinstance(decision, poisoning.RoniDecision)
+    assert decision.impact < 0 and decision.reject
+    assert not getattr(system, "fitted_", False), "RONI fits copies, not the system it is given"
     with pytest.raises(ValueError, match="tolerance"):
-        poisoning.roni_decision(LogisticRegression(), X, y, X, y, X, y, tolerance=-1)
+        poisoning.roni_decision(system, X, y, X, y, X, y, tolerance=-1)
     with pytest.raises(ValueError):
         poisoning.split_sources(10, 5, 8)
     with pytest.raises(ValueError):
@@ -352,3 +383,81 @@ def test_manifest_detects_tampering():
         poisoning.shard_sha256([1, 2, 3])
     with pytest.raises(TypeError):
         poisoning.build_manifest({})
+
+
+# --- the conventions: no global state left changed, frozen results --------------------------------
+
+
+def _helper_calls(tiny_backdoor, transactions):
+    """One tiny call of every helper that attacks, trains or draws random numbers."""
+    cnn, X_img, y_img, _ = tiny_backdoor
+    X_r, y_r, nu, ni = _ratings()
+    texts = np.array([f"message {k} about cards" + (" zork" if k % 3 == 0 else "")
+                      for k in range(30)], dtype=object)
+    labels = np.arange(30) % 2
+    gen = np.random.default_rng(0)
+    X_tab = np.vstack([gen.normal(-1.5, 1, (30, 3)), gen.normal(1.5, 1, (30, 3))])
+    y_tab = np.r_[np.zeros(30, int), np.ones(30, int)]
+    medical = systems.SklearnSystem(LogisticRegression(), domain="medical")
+    return {
+        "poison_images": lambda: poisoning.poison_images(X_img, y_img, 7, 0.02, seed=0),
+        "activation_clustering": lambda: poisoning.activation_clustering(cnn, X_img[:200],
+                                                                         y_img[:200], seed=0),
+        "art_spectral_signature": lambda: poisoning.art_spectral_signature(
+            cnn, X_img[:200], y_img[:200], expected_rate=0.05),
+        "poison_texts": lambda: poisoning.poison_texts(texts, labels, 1, 0, 3, "zork", seed=0),
+        "flip_labels": lambda: poisoning.flip_labels(labels, labels == 1, 0, 0.5, seed=0),
+        "token_removal_effect": lambda: poisoning.token_removal_effect(
+            _Predicts(lambda b: np.array([int("zork" in t) for t in b])), texts, min_count=5,
+            max_messages=3, seed=0),
+        "confident_label_flags": lambda: poisoning.confident_label_flags(
+            LogisticRegression(), X_tab, y_tab, seed=0),
+        "shilling_profiles": lambda: poisoning.shilling_profiles(
+            "average", X_r, y_r, nu, ni, 5, 3, filler_size=10, seed=0),
+        "detect_shilling": lambda: poisoning.detect_shilling(X_r, y_r, nu, ni, n_per_kind=2,
+                                                             seed=0),
+        "fabricate_records": lambda: poisoning.fabricate_records(transactions, 5, seed=0),
+        "split_sources": lambda: poisoning.split_sources(60, 3, 10, seed=0),
+        "compromise_source": lambda: poisoning.compromise_source(X_tab, y_tab, np.arange(40, 50),
+                                                                 seed=0),
+        "source_agreement": lambda: poisoning.source_agreement(
+            lambda: systems.SklearnSystem(LogisticRegression(), domain="medical"), X_tab, y_tab,
+            [(X_tab[:10], y_tab[:10])]),
+        "roni_decision": lambda: poisoning.roni_decision(medical, X_tab[::2], y_tab[::2],
+                                                         X_tab[1::2], y_tab[1::2], X_tab, y_tab),
+    }
+
+
+HELPERS = ["poison_images", "activation_clustering", "art_spectral_signature", "poison_texts",
+           "flip_labels", "token_removal_effect", "confident_label_flags", "shilling_profiles",
+           "detect_shilling", "fabricate_records", "split_sources", "compromise_source",
+           "source_agreement", "roni_decision"]
+
+
+@pytest.mark.parametrize("name", HELPERS)
+def test_helpers_leave_global_state_unchanged(name, tiny_backdoor, transactions,
+                                              unchanged_global_state):
+    _helper_calls(tiny_backdoor, transactions)[name]()
+
+
+def test_activation_clustering_does_not_depend_on_the_global_generator(tiny_backdoor):
+    cnn, X, y, _ = tiny_backdoor
+    np.random.seed(123)
+    first = poisoning.activation_clustering(cnn, X[:300], y[:300], seed=1).flags
+    np.random.seed(456)
+    second = poisoning.activation_clustering(cnn, X[:300], y[:300], seed=1).flags
+    np.testing.assert_array_equal(first, second)
+
+
+def test_results_are_frozen():
+    import dataclasses
+
+    result = poisoning.flip_labels(np.array([0, 1, 1]), np.array([1, 2]), 0, 0.5, seed=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.y = np.zeros(3)
+    for name in ("PoisonedData", "FlippedLabels", "LabelSanitisation",
+                 "ActivationClusteringResult", "SpectralSignatureResult", "FakeProfiles",
+                 "ShillingDetection", "SourceSplit", "CompromisedSource", "RoniDecision"):
+        cls = getattr(poisoning, name)
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, name
+        assert cls.__doc__ and "lab 03" in cls.__doc__, name

@@ -65,8 +65,8 @@ def test_bad_seed(seed):
 
 
 def test_digits_split_is_deterministic_and_scaled():
-    a, b, c = data.load_dataset("image", 0), data.load_dataset("image", 0), data.load_dataset(
-        "image", 1)
+    a, b = data.load_dataset("image", seed=0), data.load_dataset("image", seed=0)
+    c = data.load_dataset("image", seed=1)
     assert a.X_train.shape == (4000, 1, 28, 28) and a.X_test.shape == (1000, 1, 28, 28)
     assert a.X_train.dtype == np.float32 and 0 <= a.X_train.min() and a.X_train.max() <= 1
     np.testing.assert_array_equal(a.X_train, b.X_train)

@@ -174,7 +174,9 @@ def test_eps_is_only_a_perturbation_budget():
 
 
 def test_batches_are_called_X():
-    bad = [name for name, sig in _public_callables() if "x" in sig.parameters]
+    # plots take x as what it is there: the values of a figure's x axis
+    bad = [name for name, sig in _public_callables()
+           if "x" in sig.parameters and not name.startswith("mlsec_helpers.plots.")]
     assert not bad, f"feature matrices and batches are X, not x: {bad}"
 
 

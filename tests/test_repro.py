@@ -71,3 +71,8 @@ def test_limited_threads_restores_the_callers_caps(unchanged_global_state):
     with pytest.raises(ValueError):
         with repro.limited_threads(0):
             pass
+
+
+def test_deterministic_algorithms_restores_the_callers_setting(unchanged_global_state):
+    with repro.deterministic_algorithms():
+        assert torch.are_deterministic_algorithms_enabled()

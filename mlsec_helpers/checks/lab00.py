@@ -186,3 +186,11 @@ RECALL_AT_BUDGET = Exercise(
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
 EXERCISES: tuple[Exercise, ...] = (STANDARDISE, RECALL_AT_BUDGET)
+
+__all__ = [
+    "EXERCISES",
+    "RECALL_AT_BUDGET",
+    "STANDARDISE",
+    "recall_at_budget",
+    "standardise",
+]

@@ -15,16 +15,17 @@ from torch import nn
 
 from .. import evasion, fraud_sim
 from ..exercises import Case, Exercise, Mistake
+from ..repro import seeded
 
 # --- exercise 1: FGSM ----------------------------------------------------------------------
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """Reference FGSM: ``clip(x + eps * sign(grad_x CE(model(x), y)), 0, 1)``.
+def fgsm(model: nn.Module, X: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    """Reference FGSM: ``clip(X + eps * sign(grad_X CE(model(X), y)), 0, 1)``.
 
     Introduced in lab 02 (Evasion).
     """
-    return evasion.fgsm(model, x, y, eps)
+    return evasion.fgsm(model, X, y, eps)
 
 
 def _grad(model, x, y):
@@ -61,8 +62,8 @@ def _fgsm_cases() -> list[Case]:
     from ..systems import SmallCNN
 
     data = load_dataset("digits_tiny", seed=0)
-    torch.manual_seed(0)
-    model = SmallCNN(image_size=8).eval()
+    with seeded(0):  # the case model's weights, without touching the lab's generators
+        model = SmallCNN(image_size=8).eval()
     x = torch.as_tensor(data.X_test[:6])
     y = torch.as_tensor(data.y_test[:6])
     return [
@@ -407,3 +408,17 @@ PROJECT_FRAUD = Exercise(
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
 EXERCISES: tuple[Exercise, ...] = (FGSM, CANONICALISE, CERTIFIED_RADIUS, PROJECT_FRAUD)
+
+__all__ = ["EXERCISES", *(ex.name.upper() for ex in EXERCISES)]
+
+__all__ = [
+    "CANONICALISE",
+    "CERTIFIED_RADIUS",
+    "EXERCISES",
+    "FGSM",
+    "PROJECT_FRAUD",
+    "canonicalise",
+    "certified_radius",
+    "fgsm",
+    "project_fraud",
+]

@@ -3,15 +3,18 @@
 1. ``stamp_trigger``: the BadNets trigger (checked against ART's ``add_pattern_bd``);
 2. ``spectral_signature_scores``: the centred spectral-signature outlier scores;
 3. ``average_attack_profile``: an average-attack shilling profile;
-4. ``roni_decision``: reject on negative impact.
+4. ``roni_decision``: reject on negative impact (on a course system, returning a
+   ``poisoning.RoniDecision``).
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from .. import poisoning
+from .. import poisoning, systems
 from ..exercises import Case, Exercise, Mistake
 
 # --- exercise 1: stamp the trigger --------------------------------------------------------------
@@ -261,32 +264,31 @@ SPECTRAL_SCORES = Exercise(
 roni_decision = poisoning.roni_decision
 
 
-def _roni_fit(model, X, y):
-    from sklearn.base import clone
-
-    return clone(model).fit(X, y)
+def _roni_fit(system, X, y):
+    return copy.deepcopy(system).fit(X, y)
 
 
-def _roni_sign_flipped(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
-    impact, _ = roni_decision(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance)
-    return -impact, bool(-impact < -tolerance)
+def _roni_sign_flipped(system, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+    impact = roni_decision(system, X_base, y_base, X_cand, y_cand, X_val, y_val,
+                           tolerance).impact
+    return poisoning.RoniDecision(impact=-impact, reject=bool(-impact < -tolerance))
 
 
-def _roni_on_training(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
-    return roni_decision(model, X_base, y_base, X_cand, y_cand, X_base, y_base, tolerance)
+def _roni_on_training(system, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+    return roni_decision(system, X_base, y_base, X_cand, y_cand, X_base, y_base, tolerance)
 
 
-def _roni_candidate_alone(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
-    without = _roni_fit(model, X_base, y_base)
-    alone = _roni_fit(model, X_cand, y_cand)
+def _roni_candidate_alone(system, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+    without = _roni_fit(system, X_base, y_base)
+    alone = _roni_fit(system, X_cand, y_cand)
     impact = float(np.mean(alone.predict(X_val) == y_val)
                    - np.mean(without.predict(X_val) == y_val))
-    return impact, bool(impact < -tolerance)
+    return poisoning.RoniDecision(impact=impact, reject=bool(impact < -tolerance))
 
 
-def _roni_no_tolerance(model, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
-    impact, _ = roni_decision(model, X_base, y_base, X_cand, y_cand, X_val, y_val)
-    return impact, bool(impact < 0)
+def _roni_no_tolerance(system, X_base, y_base, X_cand, y_cand, X_val, y_val, tolerance=0.0):
+    impact = roni_decision(system, X_base, y_base, X_cand, y_cand, X_val, y_val).impact
+    return poisoning.RoniDecision(impact=impact, reject=bool(impact < 0))
 
 
 def _roni_cases() -> list[Case]:
@@ -303,26 +305,28 @@ def _roni_cases() -> list[Case]:
     Xc_good, yc_good = blob(40)
     Xc_mild, yc_mild = blob(8)
     yc_mild[:3] = 1 - yc_mild[:3]
-    model = LogisticRegression(max_iter=1000)
+    system = systems.SklearnSystem(LogisticRegression(max_iter=1000), domain="medical")
     return [
-        Case((model, Xb, yb, Xc_bad, yc_bad, Xv, yv), label="a batch with flipped labels"),
-        Case((model, Xb, yb, Xc_good, yc_good, Xv, yv), label="a clean batch"),
-        Case((model, Xb, yb, Xc_mild, yc_mild, Xv, yv), {"tolerance": 0.1},
+        Case((system, Xb, yb, Xc_bad, yc_bad, Xv, yv), label="a batch with flipped labels"),
+        Case((system, Xb, yb, Xc_good, yc_good, Xv, yv), label="a clean batch"),
+        Case((system, Xb, yb, Xc_mild, yc_mild, Xv, yv), {"tolerance": 0.1},
              label="a slightly noisy batch, tolerance 0.1"),
-        Case((model, Xb, yb, Xc_mild, yc_mild, Xv, yv), label="the same batch, no tolerance"),
+        Case((system, Xb, yb, Xc_mild, yc_mild, Xv, yv), label="the same batch, no tolerance"),
     ]
 
 
 def _roni_validate(got, case: Case) -> str | None:
-    if not isinstance(got, tuple | list) or len(got) != 2:
-        return "return a pair (impact, reject)"
-    if not isinstance(got[1], bool | np.bool_):
-        return f"reject must be a bool, got {type(got[1]).__name__}"
+    if not (hasattr(got, "impact") and hasattr(got, "reject")):
+        return (f"return the pair as poisoning.RoniDecision(impact=..., reject=...), got "
+                f"{type(got).__name__}")
+    if not isinstance(got.reject, bool | np.bool_):
+        return f"reject must be a bool, got {type(got.reject).__name__}"
     return None
 
 
 def _roni_compare(got, expected) -> bool:
-    return bool(np.isclose(float(got[0]), expected[0], atol=1e-9)) and bool(got[1]) == expected[1]
+    return (bool(np.isclose(float(got.impact), expected.impact, atol=1e-9))
+            and bool(got.reject) == expected.reject)
 
 
 RONI_DECISION = Exercise(
@@ -345,10 +349,22 @@ RONI_DECISION = Exercise(
                 "reject only when impact < -tolerance: small losses within the tolerance are "
                 "noise"),
     ],
-    hint="fit clone(model) on the base, another on base + candidate; impact = acc_with - "
-         "acc_without on the validation set; reject = impact < -tolerance",
+    hint="fit copy.deepcopy(system) on the base, another on base + candidate; impact = "
+         "acc_with - acc_without on the validation set; reject = impact < -tolerance",
 )
 
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
 EXERCISES: tuple[Exercise, ...] = (STAMP_TRIGGER, AVERAGE_PROFILE, SPECTRAL_SCORES, RONI_DECISION)
+
+__all__ = [
+    "AVERAGE_PROFILE",
+    "EXERCISES",
+    "RONI_DECISION",
+    "SPECTRAL_SCORES",
+    "STAMP_TRIGGER",
+    "average_attack_profile",
+    "roni_decision",
+    "spectral_signature_scores",
+    "stamp_trigger",
+]

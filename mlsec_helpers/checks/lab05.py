@@ -109,11 +109,13 @@ NOISE_FOR_BUDGET = Exercise(
 
 
 def loss_threshold_attack(proba, labels, threshold):
-    """Reference: :func:`mlsec_helpers.privacy.loss_threshold_attack`.
+    """Reference: :func:`mlsec_helpers.privacy.loss_threshold_attack`, as the pair
+    ``(scores, is_member)`` the exercise asks for.
 
     Introduced in lab 05 (Membership inference).
     """
-    return privacy.loss_threshold_attack(proba, labels, threshold)
+    result = privacy.loss_threshold_attack(proba, labels, threshold)
+    return result.scores, result.is_member
 
 
 def _lta_flipped(proba, labels, threshold):
@@ -333,4 +335,17 @@ LIRA_OFFLINE_SCORE = Exercise(
 
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
-EXERCISES: tuple[Exercise, ...] = (NOISE_FOR_BUDGET, LOSS_THRESHOLD_ATTACK, TPR_AT_FPR, LIRA_OFFLINE_SCORE)
+EXERCISES: tuple[Exercise, ...] = (NOISE_FOR_BUDGET, LOSS_THRESHOLD_ATTACK, TPR_AT_FPR,
+                                   LIRA_OFFLINE_SCORE)
+
+__all__ = [
+    "EXERCISES",
+    "LIRA_OFFLINE_SCORE",
+    "LOSS_THRESHOLD_ATTACK",
+    "NOISE_FOR_BUDGET",
+    "TPR_AT_FPR",
+    "lira_offline_score",
+    "loss_threshold_attack",
+    "noise_for_budget",
+    "tpr_at_fpr",
+]

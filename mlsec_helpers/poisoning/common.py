@@ -1,0 +1,103 @@
+"""What several domains of lab 03 share: scoring a poison detector against the known poison,
+label flipping (NLP and fraud) and label sanitisation by cross-validated confidence (NLP and
+fraud).
+
+Introduced in lab 03 (Data poisoning and backdoors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..repro import rng
+from ..validate import ArgumentTypeError, check_fraction, check_int, check_labels, check_seed
+from .results import FlippedLabels, LabelSanitisation
+
+__all__ = ["confident_label_flags", "detection_scores", "flip_labels"]
+
+
+def detection_scores(flags, is_poison) -> dict[str, float]:
+    """Precision, recall and count of a poison detector against the known poison rows.
+
+    ``flags`` and ``is_poison`` are boolean arrays of the same length (or index arrays, turned
+    into masks of the other's length). Precision is 0 when nothing is flagged. A metric, not a
+    defence: like the systems' ``evaluate``, it returns a dict of numbers for a table row.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    flags, is_poison = np.asarray(flags), np.asarray(is_poison)
+    if flags.dtype != bool and is_poison.dtype == bool:
+        mask = np.zeros(len(is_poison), bool)
+        mask[flags.astype(np.int64)] = True
+        flags = mask
+    if is_poison.dtype != bool and flags.dtype == bool:
+        mask = np.zeros(len(flags), bool)
+        mask[is_poison.astype(np.int64)] = True
+        is_poison = mask
+    if flags.dtype != bool or is_poison.dtype != bool:
+        raise ArgumentTypeError("give at least one of flags and is_poison as a boolean mask")
+    if flags.shape != is_poison.shape or flags.ndim != 1:
+        raise ValueError(f"flags {flags.shape} and is_poison {is_poison.shape} must be 1-D, same "
+                         "length")
+    tp = int((flags & is_poison).sum())
+    return {
+        "flagged": int(flags.sum()),
+        "poisons": int(is_poison.sum()),
+        "precision": tp / int(flags.sum()) if flags.any() else 0.0,
+        "recall": tp / int(is_poison.sum()) if is_poison.any() else 0.0,
+    }
+
+
+def flip_labels(y, candidates, new_label: int, share: float, *, seed: int = 0) -> FlippedLabels:
+    """Flip the labels of a ``share`` of the ``candidates`` rows to ``new_label`` (seeded).
+
+    ``candidates`` is a boolean mask or index array of the rows the attacker may flip. Returns
+    a :class:`~mlsec_helpers.poisoning.FlippedLabels` (the new labels, the flipped rows).
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    y = check_labels(y)
+    share = check_fraction(share, "share")
+    cand = np.asarray(candidates)
+    if cand.dtype == bool:
+        if cand.shape != y.shape:
+            raise ValueError(f"candidates mask has shape {cand.shape}, y has {y.shape}")
+        cand = np.flatnonzero(cand)
+    n = int(round(share * len(cand)))
+    flipped = np.sort(rng(seed).choice(cand, n, replace=False)) if n else np.array([], int)
+    y_out = np.array(y, copy=True)
+    y_out[flipped] = new_label
+    return FlippedLabels(y=y_out, flipped_idx=flipped)
+
+
+def confident_label_flags(estimator, X, y, *, n_splits: int = 3,
+                          seed: int = 0) -> LabelSanitisation:
+    """Label sanitisation by cross-validated confidence (confident learning, Northcutt et al.).
+
+    Out-of-fold probabilities come from ``n_splits``-fold stratified cross-validation of a clone
+    of ``estimator`` (an unfitted scikit-learn estimator: a template the defender chooses, often
+    lighter than the system it protects). A row labelled ``i`` is flagged when some other class
+    ``j`` gets a probability at least ``t_j``, the mean probability of class ``j`` over the rows
+    labelled ``j``; its suggested label is the most probable such ``j``. Returns a
+    :class:`~mlsec_helpers.poisoning.LabelSanitisation` (flags, suggested labels, out-of-fold
+    probabilities).
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = check_labels(y, len(X))
+    check_int(n_splits, "n_splits", 2)
+    classes, y_idx = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("y needs at least two classes")
+    cv = StratifiedKFold(n_splits, shuffle=True, random_state=check_seed(seed))
+    proba = cross_val_predict(clone(estimator), X, y, cv=cv, method="predict_proba")
+    thresholds = np.array([proba[y_idx == c, c].mean() for c in range(len(classes))])
+    above = proba >= thresholds
+    above[np.arange(len(y)), y_idx] = False
+    flags = above.any(axis=1)
+    masked = np.where(above, proba, -np.inf)
+    suggested = np.where(flags, classes[masked.argmax(axis=1)], y)
+    return LabelSanitisation(flags=flags, suggested=suggested, proba=proba)
