@@ -41,7 +41,7 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from mlsec_helpers import frameworks, plots, probes, repro, systems
+from mlsec_helpers import frameworks, plots, repro, systems
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.checks import lab01
 from mlsec_helpers.data import load_dataset
@@ -155,7 +155,7 @@ display(plots.table(models["image"].threat_table(), caption="Threats to the digi
 # hurts the model most. How many correctly read digits does it change?
 
 # %%
-image_probe = probes.probe_image_fgsm(cnn, image.X_test, image.y_test, eps=0.1, n=200)
+image_probe = tm.probe_image_fgsm(cnn, image.X_test, image.y_test, eps=0.1, n=200)
 print(image_probe.summary())
 assert image_probe.shows_threat, "one FGSM step must flip at least 20% of the digits"
 ex = image_probe.examples.head(4)
@@ -275,8 +275,8 @@ display(plots.table(models["nlp"].threat_table(), caption="Threats to the suppor
 # the scam still works. How many detected scams pass within ten edits?
 
 # %%
-nlp_probe = probes.probe_nlp_edits(triage, nlp.X_test, nlp.y_test, nlp.extra["scam_index"],
-                                   n=40, max_edits=10)
+nlp_probe = tm.probe_nlp_edits(triage, nlp.X_test, nlp.y_test, nlp.extra["scam_index"],
+                               n=40, max_edits=10)
 print(nlp_probe.summary())
 assert nlp_probe.shows_threat, "at least 30% of detected scams must pass within 10 edits"
 curve = nlp_probe.details["success within k edits"]
@@ -314,7 +314,7 @@ display(plots.table(models["recommender"].threat_table(), caption="Threats to th
 # that nobody attacked shows how much retraining alone moves a film.
 
 # %%
-rec_probe = probes.probe_recommender_shilling(
+rec_probe = tm.probe_recommender_shilling(
     recommender, movies.X_train, movies.y_train, n_fake=5, n_filler=10, seed=0,
     titles=movies.extra["titles"])
 print(rec_probe.summary())
@@ -356,8 +356,8 @@ display(plots.table(models["fraud"].threat_table(), caption="Threats to the frau
 # the alert line?
 
 # %%
-fraud_probe = probes.probe_fraud_evasion(scorer, fraud, alert_rate=0.01, max_delay_hours=6,
-                                         amount_fractions=(1.0, 0.75, 0.5))
+fraud_probe = tm.probe_fraud_evasion(scorer, fraud, alert_rate=0.01, max_delay_hours=6,
+                                     amount_fractions=(1.0, 0.75, 0.5))
 print(fraud_probe.summary())
 fd = fraud_probe.details
 print(f"{fd['alerted frauds']} of {fd['frauds in test']} test frauds are alerted; "
@@ -398,8 +398,8 @@ display(plots.table(models["medical"].threat_table(), caption="Threats to the di
 # Does the copy diagnose the other patients like the original?
 
 # %%
-med_probe = probes.probe_medical_extraction(diagnosis, medical.X_test[:20], medical.X_test,
-                                            seed=0)
+med_probe = tm.probe_medical_extraction(diagnosis, medical.X_test[:20], medical.X_test,
+                                        seed=0)
 print(med_probe.summary())
 print(f"largest probability difference between copy and original: "
       f"{med_probe.details['max probability difference']:.1e}")
@@ -515,7 +515,7 @@ plan = {d: choose_controls(list(m.threats), list(m.controls), BUDGET)
         for d, m in models.items()}
 rows = []
 for d, m in models.items():
-    greedy = lab01._cc_greedy_ratio(list(m.threats), list(m.controls), BUDGET)
+    greedy = lab01.greedy_controls(list(m.threats), list(m.controls), BUDGET)
     rows.append({
         "system": d, "today": ", ".join(m.applied),
         "residual today": m.register()["residual"].sum(),

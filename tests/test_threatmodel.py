@@ -1,4 +1,6 @@
-"""The threat-model helpers of lab 01: validation, risk arithmetic, register, export, figures."""
+"""The threat-model helpers of lab 01: validation, risk arithmetic, register, export, figures.
+
+The probes of lab 01 are tested in tests/test_probes.py."""
 
 import dataclasses
 import itertools
@@ -7,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mlsec_helpers import frameworks
+from mlsec_helpers import catalogue, frameworks
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.threatmodel import (
     Actor,
@@ -87,7 +89,7 @@ def test_threat_canonicalises_ids():
     (lambda: Control("C", "c", "PR", "SAIF-R-DP", 2), "is a SAIF risk"),
     (lambda: Control("C", "c", "PR", "SAIF-9", 2), "unknown SAIF"),
     (lambda: Control("C", "c", "PR", "SAIF-1", 99), "unknown lab 99"),
-    (lambda: Control("C", "c", "PR", "SAIF-1", 2, likelihood_reduction=5), "from 0 to 4"),
+    (lambda: Control("C", "c", "PR", "SAIF-1", 2, likelihood_reduction=5), "<= 4"),
     (lambda: Control("C", "c", "PR", "SAIF-1", 2, cost=-1), "cost"),
     (lambda: Control("C", "c", "PR", "SAIF-1", 2, atlas_mitigations=("AML.M0999",)),
      "unknown MITRE ATLAS mitigation"),
@@ -137,8 +139,10 @@ def test_dataflow_rejects_unknown_nodes():
         DataFlow((node,), (Flow("a", "b"),))
     with pytest.raises(ValueError, match="unknown nodes"):
         DataFlow((node,), (), (TrustBoundary("t", "t", ("z",)),))
-    with pytest.raises(TypeError, match="finite number"):
+    with pytest.raises(ValueError, match="finite number"):
         Node("a", "A", "process", float("nan"), 0)
+    with pytest.raises(TypeError, match="must be a number"):
+        Node("a", "A", "process", "left", 0)
 
 
 # --- risk arithmetic ---------------------------------------------------------------------------
@@ -148,7 +152,7 @@ def test_score_and_bands():
     assert tm.risk_score(3, 4) == 12
     assert [tm.risk_band(s) for s in (1, 4, 5, 9, 10, 14, 15, 25)] == [
         "low", "low", "medium", "medium", "high", "high", "critical", "critical"]
-    with pytest.raises(ValueError, match="from 1 to 25"):
+    with pytest.raises(ValueError, match=">= 1, <= 25"):
         tm.risk_band(26)
     with pytest.raises(ValueError, match="from 1 to 5"):
         tm.risk_score(7, 1)
@@ -212,14 +216,14 @@ def test_likelihood_from_evidence_rejects_bad_input():
 
 def test_reference_models_are_complete_and_valid():
     models = tm.reference_models()
-    assert list(models) == list(frameworks.DOMAINS)
+    assert list(models) == list(catalogue.DOMAINS)
     for domain, m in models.items():
         assert tm.gaps(m) == [], domain
         assert {t.category for t in m.threats} == set(tm.THREAT_CATEGORIES)
         for t in m.threats:
             assert all(frameworks.validate_atlas_id(a) == a for a in t.atlas)
             assert all(frameworks.validate_owasp_id(o) == o for o in t.owasp)
-            assert frameworks.get_lab(t.lab).number == tm.THREAT_CATEGORIES[t.category].lab
+            assert catalogue.get_lab(t.lab).number == tm.THREAT_CATEGORIES[t.category].lab
         for c in m.controls:
             assert c.nist in frameworks.NIST_CSF_FUNCTIONS and c.saif in frameworks.SAIF_ELEMENTS
     nist = {c.nist for m in models.values() for c in m.controls}
@@ -370,3 +374,23 @@ def test_gaps_check_atlas_against_the_category():
     assert ("atlas", "IMG-T4") in tm.gaps(wrong), "extraction is not membership inference"
     sub = m.with_threat(dataclasses.replace(m.threat("IMG-T1"), atlas=("AML.T0043.002",)))
     assert ("atlas", "IMG-T1") not in tm.gaps(sub), "a sub-technique of a usual one fits"
+
+
+def test_threat_categories_are_the_catalogues():
+    assert tm.THREAT_CATEGORIES is catalogue.THREAT_CATEGORIES
+    assert tm.ThreatCategory is catalogue.ThreatCategory
+
+
+def test_names_are_forgiving_but_checked():
+    from mlsec_helpers.threatmodel.model import canonical_name
+
+    assert canonical_name(" API-abuse", tuple(tm.THREAT_CATEGORIES), "category") == "api_abuse"
+    assert tm.reference_model("Medical").domain == "medical"
+    with pytest.raises(ValueError, match="unknown category 3"):
+        canonical_name(3, tuple(tm.THREAT_CATEGORIES), "category")
+
+
+def test_each_domain_file_builds_its_reference_model():
+    for domain in catalogue.DOMAINS:
+        builder = getattr(tm, f"{domain}_threat_model")
+        assert builder().domain == domain == tm.reference_model(domain).domain

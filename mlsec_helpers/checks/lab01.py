@@ -264,7 +264,14 @@ def _cc_greedy_effect(threats, controls, budget):
     return _fill(order, controls, budget)
 
 
-def _cc_greedy_ratio(threats, controls, budget):
+def greedy_controls(threats: list[Threat], controls: list[Control], budget: int
+                    ) -> tuple[str, ...]:
+    """The tempting wrong answer of exercise 3: controls taken by the best reduction of total
+    residual risk per person-week, alone, until the budget is spent (sorted IDs). Lab 01
+    compares it with the optimum.
+
+    Introduced in lab 01 (Threat modelling).
+    """
     gain = _alone(threats, controls)
     cost = {c.id: max(c.cost, 1e-9) for c in controls}
     order = sorted(gain, key=lambda c: (-gain[c] / cost[c], c))
@@ -363,7 +370,7 @@ CHOOSE_CONTROLS = Exercise(
         Mistake("greedy: the biggest single reduction first", _cc_greedy_effect,
                 "greedy choices miss better combinations: try every subset within the budget "
                 "(itertools.combinations) and keep the one with the lowest total residual"),
-        Mistake("greedy: the best reduction per person-week first", _cc_greedy_ratio,
+        Mistake("greedy: the best reduction per person-week first", greedy_controls,
                 "reduction per cost is still greedy and can waste budget: search all subsets"),
         Mistake("reductions treated as if they added up", _cc_additive,
                 "two controls on one threat do not add up once it reaches 1: compute the "
@@ -376,3 +383,15 @@ CHOOSE_CONTROLS = Exercise(
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
 EXERCISES: tuple[Exercise, ...] = (COMPLETE_NLP_MODEL, RESIDUAL_RISK, CHOOSE_CONTROLS)
+
+__all__ = [
+    "CHOOSE_CONTROLS",
+    "COMPLETE_NLP_MODEL",
+    "EXERCISES",
+    "RESIDUAL_RISK",
+    "choose_controls",
+    "complete_nlp_model",
+    "greedy_controls",
+    "partial_nlp_model",
+    "residual_risk",
+]
