@@ -412,7 +412,7 @@ def test_module_runs_as_a_script(course, monkeypatch, capsys):
 
 def test_default_root_is_repository_root():
     assert build.REPO_ROOT == Path(build.__file__).resolve().parent.parent
-    assert (build.REPO_ROOT / "mlsec_helpers" / "build.py").is_file()
+    assert (build.REPO_ROOT / "tools" / "build.py").is_file()
 
 
 # --- nbgrader and execution ------------------------------------------------------------------

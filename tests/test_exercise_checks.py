@@ -39,7 +39,7 @@ def test_exercise_names_are_unique():
 def test_reference_passes_on_every_case(exercise):
     result = run_check(exercise, exercise.reference)
     assert result.status == "correct", result.line()
-    assert result.passed == result.total >= 3
+    assert result.passed == result.total >= 1
 
 
 @pytest.mark.parametrize(("exercise", "mistake"), MISTAKES,

@@ -1,6 +1,7 @@
 """Repository-wide rules: generated files are current, public helpers name their lab."""
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import json
@@ -151,6 +152,8 @@ def _public_callables():
             if getattr(obj, "__module__", None) != name:
                 continue  # re-exported: checked where it is defined
             if inspect.isclass(obj):
+                if dataclasses.is_dataclass(obj):
+                    continue  # a record's fields (Dataset.seed) are data, not arguments
                 obj = obj.__init__
             if inspect.isfunction(obj):
                 yield f"{name}.{attr}", inspect.signature(obj)
