@@ -28,6 +28,7 @@ __all__ = [
     "check_eps",
     "check_fitted",
     "check_fraction",
+    "check_frame",
     "check_images",
     "check_int",
     "check_labels",
@@ -36,7 +37,9 @@ __all__ = [
     "check_pairs",
     "check_positive",
     "check_proba",
+    "check_ratings",
     "check_seed",
+    "check_str",
     "check_texts",
     "check_vector",
     "unknown_name",
@@ -307,6 +310,44 @@ def check_pairs(X: object, n_users: int, n_items: int, name: str = "X") -> np.nd
     if len(X) and (X[:, 1].min() < 0 or X[:, 1].max() >= n_items):
         raise ValueError(f"item indices must lie in 0..{n_items - 1}")
     return X.astype(np.int64)
+
+
+def check_ratings(X: object, y: object, n_users: int, n_items: int,
+                  dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """(user, item) pairs (see :func:`check_pairs`) and one numeric rating per pair.
+
+    Introduced in lab 02 (Evasion).
+    """
+    X = check_pairs(X, n_users, n_items)
+    y = check_array(y, "y", ndim=1, dtype=dtype)
+    if len(y) != len(X):
+        raise ValueError(f"y must hold one rating per row of X ({len(X)}), got {len(y)}")
+    return X, y
+
+
+def check_frame(frame: object, columns, name: str = "frame"):
+    """A pandas DataFrame that has every one of ``columns``.
+
+    Introduced in lab 02 (Evasion).
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise ArgumentTypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the columns {missing}")
+    return frame
+
+
+def check_str(value: object, name: str) -> str:
+    """One string (a list of strings is :func:`check_texts`).
+
+    Introduced in lab 02 (Evasion).
+    """
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name} must be a string, got {type(value).__name__}")
+    return value
 
 
 def check_texts(texts: object, name: str = "texts") -> list[str]:

@@ -447,7 +447,7 @@ def test_constrained_attack_rejects_bad_input(small_history):
     with pytest.raises(TypeError, match="integer row positions"):
         evasion.constrained_fraud_attack(score, small_history, frauds.astype(float), 0.5,
                                          progress=False)
-    with pytest.raises(ValueError, match="raw transaction columns"):
+    with pytest.raises(ValueError, match=r"lacks the columns \[.amount.\]"):
         evasion.constrained_fraud_attack(score, small_history.drop(columns="amount"), frauds,
                                          0.5, progress=False)
     with pytest.raises(TypeError, match="DataFrame"):

@@ -85,3 +85,21 @@ def test_checks_return_clean_values():
     X = v.check_images(torch.zeros(2, 1, 5, 5))
     assert isinstance(X, np.ndarray) and X.dtype == np.float32
     assert issubclass(v.NotFittedError, RuntimeError) and issubclass(v.NotFittedError, ValueError)
+
+
+def test_frames_ratings_and_strings():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1], "b": [2]})
+    assert v.check_frame(frame, ["a"]) is frame
+    with pytest.raises(ValueError, match=r"history lacks the columns \['c'\]"):
+        v.check_frame(frame, ["a", "c"], "history")
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        v.check_frame({"a": [1]}, ["a"])
+    X, y = v.check_ratings(np.array([[0, 1]]), [4.5], 1, 2)
+    assert y.dtype == np.float64 and X.dtype == np.int64
+    with pytest.raises(ValueError, match="one rating per row"):
+        v.check_ratings(np.array([[0, 1]]), [4.5, 3.0], 1, 2)
+    assert v.check_str("word", "word") == "word"
+    with pytest.raises(TypeError, match="word must be a string"):
+        v.check_str(["word"], "word")

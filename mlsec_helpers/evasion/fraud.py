@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from .. import fraud_sim
-from ..validate import ArgumentTypeError, check_choice, check_fitted, check_int, check_number
+from ..validate import (
+    ArgumentTypeError,
+    check_choice,
+    check_fitted,
+    check_frame,
+    check_int,
+    check_number,
+)
 from .common import progress_bar, query_proba
 from .results import FraudAttackResult, UnconstrainedResult
 
@@ -87,16 +94,12 @@ def split_amounts(amount: float, parts: int, category: str) -> np.ndarray | None
     return out / 100.0
 
 
+_RAW_COLUMNS = ("timestamp", "customer_id", "terminal_id", "amount", "merchant_category",
+                "is_online", fraud_sim.TARGET)
+
+
 def _check_frame(frame, name="frame") -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ArgumentTypeError(f"{name} must be a pandas DataFrame, got "
-                                f"{type(frame).__name__}")
-    need = ["timestamp", "customer_id", "terminal_id", "amount", "merchant_category",
-            "is_online", fraud_sim.TARGET]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks the raw transaction columns {missing}")
-    return frame
+    return check_frame(frame, _RAW_COLUMNS, name)
 
 
 class _FraudContext:

@@ -31,11 +31,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .. import repro
 from ..validate import (
-    ArgumentTypeError,
     check_choice,
     check_fraction,
     check_int,
     check_labels,
+    check_str,
     check_texts,
 )
 from .common import progress_bar, query_proba
@@ -173,13 +173,6 @@ _ALNUM_RE = re.compile(r"[^\W_]+")
 _CORE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 
 
-def _check_str(value, name: str = "word") -> str:
-    # One string (validate.check_texts is for lists of them).
-    if not isinstance(value, str):
-        raise ArgumentTypeError(f"{name} must be a string, got {type(value).__name__}")
-    return value
-
-
 def _split_core(token: str) -> tuple[str, str, str]:
     m = _CORE_RE.match(token)
     return m.group(1), m.group(2), m.group(3)
@@ -190,7 +183,7 @@ def homoglyph(word: str) -> str:
 
     Introduced in lab 02 (Evasion).
     """
-    return "".join(HOMOGLYPHS.get(ch, ch) for ch in _check_str(word))
+    return "".join(HOMOGLYPHS.get(ch, ch) for ch in check_str(word, "word"))
 
 
 def zero_width(word: str) -> str:
@@ -198,7 +191,7 @@ def zero_width(word: str) -> str:
 
     Introduced in lab 02 (Evasion).
     """
-    return "\u200b".join(_check_str(word))
+    return "\u200b".join(check_str(word, "word"))
 
 
 def leetspeak(word: str) -> str:
@@ -206,7 +199,7 @@ def leetspeak(word: str) -> str:
 
     Introduced in lab 02 (Evasion).
     """
-    return "".join(LEET.get(ch.lower(), ch) for ch in _check_str(word))
+    return "".join(LEET.get(ch.lower(), ch) for ch in check_str(word, "word"))
 
 
 def typo(word: str, *, seed: int = 0, split: bool = True) -> str:
@@ -215,7 +208,7 @@ def typo(word: str, *, seed: int = 0, split: bool = True) -> str:
 
     Words of fewer than three characters are returned unchanged. Introduced in lab 02 (Evasion).
     """
-    word = _check_str(word)
+    word = check_str(word, "word")
     pre, core, post = _split_core(word)
     if len(core) < 3:
         return word
@@ -238,7 +231,7 @@ def synonyms(word: str) -> list[str]:
 
     Introduced in lab 02 (Evasion).
     """
-    pre, core, post = _split_core(_check_str(word))
+    pre, core, post = _split_core(check_str(word, "word"))
     subs = SYNONYMS.get(core.lower(), ())
     if core[:1].isupper():
         subs = tuple(s[:1].upper() + s[1:] for s in subs)
@@ -259,7 +252,7 @@ def is_link(token: str) -> bool:
     domain, and never with zero-width characters. E-mail addresses are left alone.
     Introduced in lab 02 (Evasion).
     """
-    return bool(_LINK_RE.search(_check_str(token, "token")))
+    return bool(_LINK_RE.search(check_str(token, "token")))
 
 
 def _link_candidates(word: str, attack: str, seed: int) -> list[str]:
@@ -302,7 +295,7 @@ def perturb_text(text: str, attack: str, fraction: float = 0.3, *, seed: int = 0
 
     Used for adversarial data augmentation. Introduced in lab 02 (Evasion).
     """
-    _check_str(text, "text")
+    check_str(text, "text")
     check_choice(attack, TEXT_ATTACKS, "text attack")
     fraction = check_fraction(fraction, "fraction")
     words = text.split(" ")
@@ -324,7 +317,7 @@ def fold_leetspeak(text: str) -> str:
     ``v3r1fy`` becomes ``verify``; numbers (``5119``, ``52.26``) and tokens with fewer than two
     letters (``1k``) are left alone. Introduced in lab 02 (Evasion).
     """
-    _check_str(text, "text")
+    check_str(text, "text")
 
     def fold(m):
         tok = m.group(0)
@@ -346,7 +339,7 @@ def canonicalise(text: str) -> str:
     Leetspeak folding is a separate step (:func:`fold_leetspeak`), since it can also change
     legitimate text. Introduced in lab 02 (Evasion).
     """
-    _check_str(text, "text")
+    check_str(text, "text")
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if ch not in ZERO_WIDTH)
     return "".join(CONFUSABLES.get(ch, ch) for ch in text)

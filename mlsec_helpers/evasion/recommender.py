@@ -21,11 +21,10 @@ from torch import nn
 from .. import repro, systems
 from ..validate import (
     ArgumentTypeError,
-    check_array,
     check_eps,
     check_fitted,
     check_int,
-    check_pairs,
+    check_ratings,
 )
 from .common import progress_bar
 from .results import EmbeddingPerturbation
@@ -41,14 +40,6 @@ def _mf_module(system):
         raise ArgumentTypeError("system must be a fitted systems.MFRecommender (with .model "
                                 f"holding P, Q, bu, bi, mu), got {type(system).__name__}")
     return mf
-
-
-def _check_ratings(system, X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = check_pairs(X, system.n_users, system.n_items)
-    y = check_array(y, "y", ndim=1)
-    if len(y) != len(X):
-        raise ValueError(f"y must hold one rating per row of X ({len(X)}), got {len(y)}")
-    return X, y
 
 
 def _row_unit(g: torch.Tensor) -> torch.Tensor:
@@ -78,7 +69,7 @@ def embedding_attack(system, X, y, *, like_threshold: float = 4.0,
     :class:`EmbeddingPerturbation`. Introduced in lab 02 (Evasion).
     """
     mf = _mf_module(system)
-    X, y = _check_ratings(system, X, y)
+    X, y = check_ratings(X, y, system.n_users, system.n_items, dtype=np.float32)
     liked = y >= like_threshold
     u = torch.as_tensor(X[liked, 0])
     i = torch.as_tensor(X[liked, 1])
@@ -149,7 +140,7 @@ def apr_training(system, X, y, *, eps: float = 0.3, reg_adv: float = 1.0,
     mf0 = _mf_module(system)
     eps = check_eps(eps)
     epochs = check_int(epochs, "epochs")
-    X, y = _check_ratings(system, X, y)
+    X, y = check_ratings(X, y, system.n_users, system.n_items, dtype=np.float32)
     rec = copy.deepcopy(system)
     mf = rec.model
     mf.load_state_dict(mf0.state_dict())

@@ -12,22 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..fraud_sim import FEATURES
 from ..repro import rng
-from ..validate import ArgumentTypeError, check_int
+from ..validate import check_frame, check_int
 
 __all__ = ["fabricate_records", "validation_report"]
-
-
-def _transaction_frame(frame) -> pd.DataFrame:
-    # A DataFrame with every feature column of the simulator (no validate check covers frames).
-    from ..fraud_sim import FEATURES
-
-    if not isinstance(frame, pd.DataFrame):
-        raise ArgumentTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in FEATURES if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks the feature columns {missing}")
-    return frame
 
 
 def fabricate_records(frame: pd.DataFrame, n: int, *, seed: int = 0) -> pd.DataFrame:
@@ -39,9 +28,7 @@ def fabricate_records(frame: pd.DataFrame, n: int, *, seed: int = 0) -> pd.DataF
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
-    from ..fraud_sim import FEATURES
-
-    frame = _transaction_frame(frame)
+    frame = check_frame(frame, FEATURES)
     check_int(n, "n", 0)
     if len(frame) == 0:
         raise ValueError("frame has no rows to sample from")
@@ -60,9 +47,9 @@ def validation_report(frame: pd.DataFrame) -> pd.DataFrame:
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
-    from ..fraud_sim import ATTACKER_CONSTRAINTS, FEATURES, check_constraints
+    from ..fraud_sim import ATTACKER_CONSTRAINTS, check_constraints
 
-    frame = _transaction_frame(frame)
+    frame = check_frame(frame, FEATURES)
     in_range = np.ones(len(frame), bool)
     kind_ok = np.ones(len(frame), bool)
     for col in FEATURES:

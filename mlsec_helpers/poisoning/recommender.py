@@ -13,12 +13,11 @@ import pandas as pd
 
 from ..repro import rng
 from ..validate import (
-    check_array,
     check_choice,
     check_fitted,
     check_fraction,
     check_int,
-    check_pairs,
+    check_ratings,
     check_vector,
 )
 from .results import FakeProfiles, ShillingDetection
@@ -37,21 +36,12 @@ __all__ = [
 SHILLING_ATTACKS = ("random", "average", "bandwagon")
 
 
-def _pairs_and_ratings(X, y, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    # validate's checks of (user, item) pairs and of a numeric vector, and their lengths agree.
-    X = check_pairs(X, n_users, n_items)
-    y = check_array(y, "y", ndim=1, dtype=np.float64)
-    if len(y) != len(X):
-        raise ValueError(f"y must hold one rating per row of X ({len(X)}), got shape {y.shape}")
-    return X, y
-
-
 def rating_statistics(X, y, n_users: int, n_items: int) -> pd.DataFrame:
     """Per item: number of ratings, mean and standard deviation (global values where undefined).
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
-    X, y = _pairs_and_ratings(X, y, n_users, n_items)
+    X, y = check_ratings(X, y, n_users, n_items)
     count = np.bincount(X[:, 1], minlength=n_items).astype(np.float64)
     total = np.bincount(X[:, 1], weights=y, minlength=n_items)
     sq = np.bincount(X[:, 1], weights=y**2, minlength=n_items)
@@ -107,7 +97,7 @@ def shilling_profiles(kind: str, X, y, n_users: int, n_items: int, target: int, 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
     check_choice(kind, SHILLING_ATTACKS, "attack type")
-    X, y = _pairs_and_ratings(X, y, n_users, n_items)
+    X, y = check_ratings(X, y, n_users, n_items)
     check_int(n_fake, "n_fake", 0)
     check_int(filler_size, "filler_size", 1)
     check_int(n_selected, "n_selected", 0)
@@ -180,7 +170,7 @@ def profile_features(X, y, n_users: int, n_items: int, k: int = 10) -> pd.DataFr
     """
     import scipy.sparse as sp
 
-    X, y = _pairs_and_ratings(X, y, n_users, n_items)
+    X, y = check_ratings(X, y, n_users, n_items)
     check_int(k, "k", 1)
     u, i = X[:, 0], X[:, 1]
     n_r = np.bincount(u, minlength=n_users).astype(np.float64)
@@ -232,7 +222,7 @@ def detect_shilling(X, y, n_users: int, n_items: int, *, threshold: float = 0.2,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X, y = _pairs_and_ratings(X, y, n_users, n_items)
+    X, y = check_ratings(X, y, n_users, n_items)
     threshold = check_fraction(threshold, "threshold")
     check_int(min_group, "min_group", 1)
     check_int(n_per_kind, "n_per_kind", 1)
