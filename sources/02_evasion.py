@@ -107,19 +107,19 @@ print(f"baseline CNN: clean accuracy {clean_acc:.3f} on the 1,000 test digits")
 #
 # The fast gradient sign method (Goodfellow et al., 2015) takes one step of size `eps` in the
 # direction that increases the loss fastest under an L-infinity budget: the **sign** of the
-# gradient, for every pixel. Write `fgsm(model, x, y, eps)`: `x` is a float tensor
+# gradient, for every pixel. Write `fgsm(model, X, y, eps)`: `X` is a float tensor
 # (n, 1, H, W) in [0, 1], `y` the true labels; return
-# `clip(x + eps * sign(grad_x cross_entropy(model(x), y)), 0, 1)`. Put the model in `eval()`
+# `clip(X + eps * sign(grad_X cross_entropy(model(X), y)), 0, 1)`. Put the model in `eval()`
 # mode first.
 
 # %%
-def fgsm(model, x, y, eps):
+def fgsm(model, X, y, eps):
     ### BEGIN SOLUTION
     model.eval()
-    x = x.clone().detach().requires_grad_(True)
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    (grad,) = torch.autograd.grad(loss, x)
-    return (x + eps * grad.sign()).clamp(0, 1).detach()
+    X = X.clone().detach().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(model(X), y)
+    (grad,) = torch.autograd.grad(loss, X)
+    return (X + eps * grad.sign()).clamp(0, 1).detach()
     ### END SOLUTION
 
 
