@@ -1,16 +1,35 @@
-"""Exercises with instant feedback.
+"""Exercises with instant feedback, and grading that measures behaviour.
 
 After each exercise a lab calls :func:`check`. It runs the student's function on small
-deterministic cases, compares with the reference, and prints one line: correct (on which
-cases), wrong (with the reason and a hint, recognising the usual mistakes by running known wrong
-variants on the same cases), or not done yet. It never raises: it hands back the student's
-function when it is right and the reference otherwise, so the rest of the lab always runs and,
-once the student's code is right, it is the student's code that drives the lab.
+deterministic cases, compares with the reference and prints one line: correct (on which cases),
+wrong (the case, what was expected and what came back, a hint; "this looks like ..." when the
+answer behaves like a known mistake on every case), or not done yet. It never raises: it hands
+back the student's function when it is right and the reference otherwise, so the rest of the lab
+always runs and, once the student's code is right, it is the student's code that drives the lab.
+
+What the harness guards against (each gives one clear line, and the lab goes on):
+
+* an answer that raises (the line of the student's own cell is shown), returns ``None`` or the
+  wrong kind of output, calls ``sys.exit()``, or runs longer than the exercise's time limit;
+* an answer that modifies its arguments in place (the lab would pass it its own data);
+* an answer that calls the reference implementation instead of computing the result;
+* a bug inside the check itself (reported as such, never as the student's fault).
+
+:func:`grade` runs the exercise's hidden cases (ones the student never saw) and raises an
+``AssertionError`` for a wrong answer: the nbgrader hidden-test cells call it.
+
+Introduced in lab 00 (Meet the five systems); every lab's checks use it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
+import inspect
+import signal
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +37,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS", "Case", "CheckResult", "Exercise", "Mistake", "check", "run_check", "summary"]
+__all__ = [
+    "RESULTS",
+    "Case",
+    "CheckResult",
+    "Exercise",
+    "Mistake",
+    "check",
+    "grade",
+    "run_check",
+    "same_value",
+    "summary",
+]
 
 
 @dataclass
@@ -45,6 +75,14 @@ class Mistake:
     hint: str
 
 
+# --- comparing values ---------------------------------------------------------------------------
+
+
+def _is_float32(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    return str(dtype) in ("float32", "torch.float32", "float16", "torch.float16")
+
+
 def _default_compare(got: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     if isinstance(expected, dict):
         return (
@@ -56,26 +94,121 @@ def _default_compare(got: Any, expected: Any, rtol: float = 1e-5, atol: float = 
         if not isinstance(got, tuple | list | np.ndarray) or len(got) != len(expected):
             return False
         return all(_default_compare(g, e, rtol, atol) for g, e in zip(got, expected, strict=True))
+    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        return type(got) is type(expected) and all(
+            _default_compare(getattr(got, f.name), getattr(expected, f.name), rtol, atol)
+            for f in dataclasses.fields(expected))
     try:
-        g = np.asarray(got, dtype=float)
-        e = np.asarray(expected, dtype=float)
+        g = np.asarray(_plain(got), dtype=float)
+        e = np.asarray(_plain(expected), dtype=float)
     except (TypeError, ValueError):
-        return bool(got == expected)
-    return g.shape == e.shape and bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True))
+        try:
+            return bool(got == expected)
+        except Exception:
+            return False
+    if g.shape != e.shape:
+        return False
+    if _is_float32(got) or _is_float32(expected):
+        # float32 arithmetic differs from float64 in the 7th digit: a tolerance that fits it
+        rtol, atol = max(rtol, 1e-4), max(atol, 1e-5 * max(1.0, float(np.nanmax(np.abs(e),
+                                                                        initial=0.0))))
+    return bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _plain(value: Any) -> Any:
+    """A torch tensor as a NumPy array (other values unchanged), for comparing."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def same_value(a: Any, b: Any, _depth: int = 0) -> bool:
+    """Whether ``a`` and ``b`` hold exactly the same data (arrays, tensors, frames, torch
+    modules' parameters, containers, dataclasses). Used to tell whether an answer modified
+    its arguments.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    if _depth > 6:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        return bool(np.array_equal(a, b)) if a.dtype != object else a.tolist() == b.tolist()
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(a, torch.nn.Module):  # its parameters and buffers
+        sa, sb = a.state_dict(), b.state_dict()
+        return set(sa) == set(sb) and all(same_value(sa[k], sb[k], _depth + 1) for k in sa)
+    if torch is not None and isinstance(a, torch.Tensor):
+        x, y = a.detach().cpu(), b.detach().cpu()
+        return x.shape == y.shape and x.dtype == y.dtype and bool(
+            np.array_equal(x.numpy(), y.numpy(), equal_nan=x.is_floating_point()))
+    if inspect.isroutine(a) or isinstance(a, functools.partial) or isinstance(a, type):
+        return True  # code, not data
+    module = type(a).__module__
+    if module.startswith("pandas"):
+        return bool(a.equals(b))
+    if isinstance(a, dict):
+        return set(a) == set(b) and all(same_value(a[k], b[k], _depth + 1) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same_value(x, y, _depth + 1) for x, y in zip(a, b,
+                                                                                     strict=True))
+    if dataclasses.is_dataclass(a):
+        return all(same_value(getattr(a, f.name), getattr(b, f.name), _depth + 1)
+                   for f in dataclasses.fields(a))
+    if isinstance(a, str | bytes | int | float | complex | bool | set | frozenset) or a is None:
+        return a == b
+    if hasattr(a, "__dict__"):  # an object (a fitted system, an estimator): its attributes
+        return same_value(vars(a), vars(b), _depth + 1)
+    try:
+        return bool(a == b)
+    except Exception:  # objects that cannot compare: nothing to tell
+        return True
+
+
+# --- what to show -------------------------------------------------------------------------------
 
 
 def _shape_of(value: Any) -> str:
     if hasattr(value, "shape"):
-        return f"shape {tuple(value.shape)}"
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
     if isinstance(value, list | tuple):
-        return f"length {len(value)}"
+        return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
 
 
 def _brief(value: Any) -> str:
-    text = np.array2string(np.asarray(value), precision=4, threshold=6) if hasattr(
-        value, "shape") else repr(value)
+    value = _plain(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        text = np.array2string(np.asarray(value), precision=4, threshold=6)
+    else:
+        text = repr(value)
+    text = " ".join(text.split())
     return text if len(text) < 80 else text[:77] + "..."
+
+
+def _difference(got: Any, expected: Any) -> str:
+    """Where two arrays of the same shape first differ, and by how much at most."""
+    try:
+        g = np.asarray(_plain(got), dtype=float)
+        e = np.asarray(_plain(expected), dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    if g.shape != e.shape or g.size <= 1:
+        return ""
+    diff = np.abs(g - e)
+    both_nan = np.isnan(g) & np.isnan(e)
+    diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
+    if not diff.any():
+        return ""
+    first = np.unravel_index(int(np.argmax(diff > 0)), g.shape)
+    where = first[0] if len(first) == 1 else tuple(int(i) for i in first)
+    return (f"; first difference at index {where}: expected {e[first]:.6g}, got {g[first]:.6g}; "
+            f"largest difference {float(diff.max()):.3g}")
 
 
 @dataclass
@@ -107,11 +240,14 @@ class CheckResult:
 
 @dataclass
 class Exercise:
-    """An exercise: its reference, its test cases, its known mistakes, how to compare.
+    """An exercise: its reference, its cases, its known mistakes, how to compare.
 
-    ``cases`` may be a list of :class:`Case` or a function that builds them (so that cases can
-    use data loaded at check time). ``validate(got, case)`` may return a message for output of
-    the wrong kind (shape, dtype) before values are compared.
+    ``cases`` (and ``hidden_cases``, which :func:`grade` uses) may be a list of :class:`Case`
+    or a function that builds them. ``validate(got, case)`` may return a message for output of
+    the wrong kind (type, shape, dtype, state) before values are compared; ``compare(got,
+    expected)`` says whether two outputs agree. ``conceal`` lists package functions that do the
+    exercise's job: an answer that calls them (or the reference) is not the student's own.
+    ``time_limit`` is in seconds per case.
 
     Introduced in lab 00 (Meet the five systems).
     """
@@ -124,21 +260,131 @@ class Exercise:
     validate: Callable[[Any, Case], str | None] | None = None
     hint: str = "compare your steps with the explanation above the exercise"
     not_done_message: str = "not done yet: the reference implementation is used below"
+    hidden_cases: Sequence[Case] | Callable[[], Sequence[Case]] | None = None
+    conceal: Sequence[Callable[..., Any]] = ()
+    time_limit: float = 10.0
 
-    def _cases(self) -> list[Case]:
-        cases = self.cases() if callable(self.cases) else self.cases
+    def _cases(self, hidden: bool = False) -> list[Case]:
+        cases = self.hidden_cases if hidden else self.cases
+        cases = cases() if callable(cases) else cases
         return list(cases)
 
 
-def _call(fn: Callable, case: Case) -> Any:
-    return fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+# --- calling the student's code safely ----------------------------------------------------------
 
 
-def run_check(exercise: Exercise, student: Callable | None) -> CheckResult:
-    """Run ``student`` on the exercise's cases and say what is right or wrong (never raises).
+class _TimeLimit(BaseException):
+    """Raised inside an answer that runs past the exercise's time limit (a BaseException, so
+    that an answer's own ``except Exception`` does not swallow it)."""
 
-    Introduced in lab 00 (Meet the five systems).
-    """
+
+class _Outcome:
+    """What one call of the student's function did."""
+
+    def __init__(self):
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.used_reference = False
+        self.args: tuple = ()
+        self.kwargs: dict = {}
+
+
+def _codes(functions: Sequence[Callable]) -> set:
+    codes = set()
+    for fn in functions:
+        fn = inspect.unwrap(fn)
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            codes.add(code)
+    return codes
+
+
+def _call_guarded(fn: Callable, case: Case, seconds: float, concealed: set) -> _Outcome:
+    """Call ``fn`` on copies of the case's arguments: catch everything (SystemExit too), stop it
+    after ``seconds`` (where the platform allows), and notice when the student's own code calls
+    a concealed function (the reference) directly."""
+    out = _Outcome()
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    own_file = code.co_filename if code is not None else None
+
+    def profiler(frame, event, _arg):
+        if (event == "call" and frame.f_code in concealed and frame.f_back is not None
+                and frame.f_back.f_code.co_filename == own_file):
+            out.used_reference = True
+
+    alarm = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread())
+    previous = None
+    if alarm:
+        def on_alarm(_signum, _frame):
+            raise _TimeLimit()
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    old_profile = sys.getprofile()
+    try:
+        if concealed:
+            sys.setprofile(profiler)
+        out.value = fn(*args, **kwargs)
+    except BaseException as err:  # the student's code may raise anything
+        out.error = err
+    finally:
+        sys.setprofile(old_profile)
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    out.args, out.kwargs = args, kwargs
+    return out
+
+
+def _student_line(err: BaseException, student: Callable) -> str:
+    """' (line N of your code: `...`)' for the deepest frame of the student's own code."""
+    code = getattr(inspect.unwrap(student), "__code__", None)
+    frames = traceback.extract_tb(err.__traceback__)
+    mine = [f for f in frames if code is not None and f.filename == code.co_filename]
+    if not mine:
+        return ""
+    frame = mine[-1]
+    text = f": `{frame.line.strip()}`" if frame.line else ""
+    return f" (line {frame.lineno} of your code{text})"
+
+
+def _raised(err: BaseException, student: Callable, label: str) -> tuple[str, str]:
+    if isinstance(err, _TimeLimit):
+        return (f"your function did not finish within the time limit on {label}",
+                "look for a loop that never ends, or work that grows too fast with the input")
+    if isinstance(err, SystemExit):
+        return (f"your function called sys.exit() (or exit()) on {label}",
+                "return the result instead of exiting: exiting would stop the whole notebook")
+    if isinstance(err, KeyboardInterrupt):
+        return (f"your function was interrupted on {label}", "run the check again")
+    return (f"your function raised {type(err).__name__}: {err}{_student_line(err, student)} "
+            f"on {label}", "read the error message; run your function by hand on a small input")
+
+
+def _argument_names(reference: Callable, case: Case) -> list[str]:
+    try:
+        params = list(inspect.signature(reference).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names = [params[k] if k < len(params) else f"argument {k + 1}" for k in range(len(case.args))]
+    return names + list(case.kwargs)
+
+
+def _modified(outcome: _Outcome, case: Case, reference: Callable) -> str | None:
+    names = _argument_names(reference, case)
+    values = list(zip(case.args, outcome.args, strict=True)) + [
+        (case.kwargs[k], outcome.kwargs[k]) for k in case.kwargs]
+    for name, (before, after) in zip(names, values, strict=True):
+        if not same_value(before, after):
+            return name
+    return None
+
+
+# --- the check ----------------------------------------------------------------------------------
+
+
+def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> CheckResult:
     name = exercise.name
     if student is None or student is Ellipsis:
         return CheckResult(name, "not_done", exercise.not_done_message)
@@ -148,63 +394,116 @@ def run_check(exercise: Exercise, student: Callable | None) -> CheckResult:
             hint="pass the function itself, without calling it (no parentheses)",
         )
     try:
-        cases = exercise._cases()
+        cases = exercise._cases(hidden)
+        concealed = _codes([exercise.reference, *exercise.conceal])
+        # the package's own variants (the checks' known mistakes) may build on the reference:
+        # only code written outside the package is watched
+        if getattr(student, "__module__", "").startswith(__name__.split(".")[0] + "."):
+            concealed = set()
     except Exception as err:  # a bug in the check must not stop the lab either
-        return CheckResult(name, "error", f"the check could not build its cases ({err!r})")
-    passed, failures = 0, []
+        return CheckResult(name, "error", f"the check could not build its cases ({err!r}); "
+                           "the reference implementation is used below")
+    fallback = "the reference implementation is used below."
+    passed, failures, outputs = 0, [], []
     for k, case in enumerate(cases):
         label = case.label or f"case {k + 1}"
-        try:
-            got = _call(student, case)
-        except NotImplementedError:
+        outcome = _call_guarded(student, case, exercise.time_limit, concealed)
+        if isinstance(outcome.error, NotImplementedError):
             return CheckResult(name, "not_done", exercise.not_done_message, total=len(cases))
-        except Exception as err:
-            frame = traceback.extract_tb(err.__traceback__)[-1]
+        if outcome.error is not None:
+            message, hint = _raised(outcome.error, student, label)
+            return CheckResult(name, "wrong", f"{message}; {fallback}", hint=hint,
+                               passed=passed, total=len(cases))
+        if outcome.used_reference:
             return CheckResult(
-                name, "error",
-                f"your function raised {type(err).__name__}: {err} (line {frame.lineno}) on "
-                f"{label}; the reference implementation is used below.",
-                hint="read the error message; run your function by hand on a small input",
-                passed=passed, total=len(cases),
-            )
-        expected = _call(exercise.reference, case)
-        if exercise.validate is not None:
-            problem = exercise.validate(got, case)
-            if problem:
-                failures.append((case, label, got, expected, problem))
-                continue
-        if exercise.compare(got, expected):
+                name, "wrong", f"your function calls the reference implementation; {fallback}",
+                hint="write the steps yourself: the exercise is to compute it, not to look it up",
+                passed=passed, total=len(cases))
+        changed = _modified(outcome, case, exercise.reference)
+        if changed is not None:
+            return CheckResult(
+                name, "wrong",
+                f"your function modified its argument `{changed}` on {label}; the lab passes "
+                f"it its own data, so {fallback}",
+                hint="work on a copy (`.copy()` for arrays, `.clone()` for tensors) instead of "
+                     "changing an input in place",
+                passed=passed, total=len(cases))
+        got = outcome.value
+        outputs.append((case, got))
+        try:
+            expected = exercise.reference(*copy.deepcopy(case.args),
+                                          **copy.deepcopy(case.kwargs))
+        except Exception as err:
+            return CheckResult(name, "error", f"the check's reference failed on {label} "
+                               f"({err!r}); {fallback}", passed=passed, total=len(cases))
+        try:
+            problem = exercise.validate(got, case) if exercise.validate else None
+        except Exception as err:
+            problem = (f"it returned {_brief(got)} ({_shape_of(got)}), which is not what the "
+                       f"lab needs ({type(err).__name__}: {err})")
+        if problem:
+            failures.append((label, got, expected, problem))
+            continue
+        try:
+            same = bool(exercise.compare(got, expected))
+        except Exception as err:
+            failures.append((label, got, expected,
+                             f"it returned {_brief(got)} ({_shape_of(got)}), which cannot be "
+                             f"compared with the expected {_shape_of(expected)} "
+                             f"({type(err).__name__}: {err})"))
+            continue
+        if same:
             passed += 1
         else:
-            failures.append((case, label, got, expected, None))
+            failures.append((label, got, expected, None))
+    total = len(cases)
     if not failures:
         labels = ", ".join(c.label or f"case {k + 1}" for k, c in enumerate(cases))
         return CheckResult(name, "correct", f"correct on {passed} cases ({labels}).",
-                           passed=passed, total=len(cases))
-    # Wrong: is it one of the mistakes we know?
+                           passed=passed, total=total)
+    # Wrong. A known mistake is named only when the answer behaves like it on EVERY case.
     for mistake in exercise.mistakes:
-        try:
-            if all(exercise.compare(got, _call(mistake.impl, case))
-                   for case, _, got, _, _ in failures):
-                return CheckResult(
-                    name, "wrong",
-                    f"wrong on {len(failures)} of {len(cases)} cases: it looks like "
-                    f"{mistake.name}; the reference implementation is used below.",
-                    hint=mistake.hint, passed=passed, total=len(cases),
-                )
-        except Exception:  # a mistake variant that cannot run on this case is not a match
-            continue
-    case, label, got, expected, problem = failures[0]
+        if _behaves_like(exercise, mistake, outputs) and len(outputs) == total:
+            return CheckResult(
+                name, "wrong",
+                f"wrong on {len(failures)} of {total} cases: this looks like {mistake.name}; "
+                f"{fallback}", hint=mistake.hint, passed=passed, total=total,
+            )
+    label, got, expected, problem = failures[0]
     detail = problem or (
         f"expected {_brief(expected)} ({_shape_of(expected)}), got {_brief(got)} "
-        f"({_shape_of(got)})"
+        f"({_shape_of(got)}){_difference(got, expected)}"
     )
     return CheckResult(
         name, "wrong",
-        f"wrong on {len(failures)} of {len(cases)} cases; on {label}: {detail}. The reference "
-        f"implementation is used below.",
-        hint=exercise.hint, passed=passed, total=len(cases),
+        f"wrong on {len(failures)} of {total} cases; on {label}: {detail}. {fallback[0].upper()}"
+        f"{fallback[1:]}", hint=exercise.hint, passed=passed, total=total,
     )
+
+
+def _behaves_like(exercise: Exercise, mistake: Mistake, outputs) -> bool:
+    try:
+        for case, got in outputs:
+            theirs = mistake.impl(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            if not exercise.compare(got, theirs):
+                return False
+        return True
+    except Exception:  # a mistake variant that cannot run on a case is not a match
+        return False
+
+
+def run_check(exercise: Exercise, student: Callable | None, *,
+              hidden: bool = False) -> CheckResult:
+    """Run ``student`` on the exercise's cases (its hidden cases with ``hidden=True``) and say
+    what is right or wrong. Never raises.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    try:
+        return _run(exercise, student, hidden)
+    except BaseException as err:  # belt and braces: the lab must go on
+        return CheckResult(exercise.name, "error", f"the check itself failed ({err!r}); the "
+                           "reference implementation is used below")
 
 
 #: The latest result of every exercise checked in this kernel (for a grading summary).
@@ -218,14 +517,34 @@ def check(exercise: Exercise, student: Callable | None, *, show: bool = True) ->
 
     Introduced in lab 00 (Meet the five systems).
     """
-    try:
-        result = run_check(exercise, student)
-    except Exception as err:  # pragma: no cover - run_check already guards; belt and braces
-        result = CheckResult(exercise.name, "error", f"the check itself failed: {err!r}")
+    result = run_check(exercise, student)
     RESULTS[exercise.name] = result
     if show:
         print(result.line())
     return student if result.correct else exercise.reference
+
+
+def grade(exercise: Exercise, student: Callable | None) -> CheckResult:
+    """Grade ``student`` on the exercise's hidden cases (never shown to the student): returns
+    the result when it is correct, raises ``AssertionError`` with the reason otherwise. The
+    nbgrader hidden-test cells call it on the name the check cell rebound, so the reference
+    that :func:`check` handed back for a wrong answer fails, and so does an answer that only
+    wraps the reference.
+
+    Introduced in lab 00 (Meet the five systems).
+    """
+    if exercise.hidden_cases is None:
+        raise ValueError(f"exercise {exercise.name!r} has no hidden cases to grade with")
+    if student is not None and inspect.unwrap(student) is inspect.unwrap(exercise.reference):
+        raise AssertionError(f"[{exercise.name}] not solved: the notebook uses the reference "
+                             "implementation (the check handed it back)")
+    try:
+        result = _run(exercise, student, hidden=True)
+    except BaseException as err:  # the grading must report, not crash
+        result = CheckResult(exercise.name, "error", f"grading failed ({err!r})")
+    if not result.correct:
+        raise AssertionError(result.line())
+    return result
 
 
 def summary():

@@ -10,10 +10,11 @@ raises, whatever the student hands in. Lab-specific behaviour of a check is test
 import importlib
 import pkgutil
 
+import numpy as np
 import pytest
 
 from mlsec_helpers import checks
-from mlsec_helpers.exercises import Exercise, check, run_check
+from mlsec_helpers.exercises import Exercise, check, grade, run_check
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(checks.__path__) if m.name.startswith("lab"))
 EXERCISES = [ex for name in MODULES
@@ -78,3 +79,48 @@ def test_the_check_never_raises_and_falls_back(exercise, answer, capsys):
     assert check(exercise, answer) is exercise.reference
     line = capsys.readouterr().out.strip()
     assert line and "\n" not in line
+
+
+def _first_array(value):
+    """The first NumPy array or torch tensor inside an argument (or None)."""
+    import torch
+
+    if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "fiub":
+        return value
+    if isinstance(value, torch.Tensor) and value.numel():
+        return value
+    if isinstance(value, list | tuple):
+        for v in value:
+            found = _first_array(v)
+            if found is not None:
+                return found
+    return None
+
+
+ARRAY_EXERCISES = [ex for ex in EXERCISES
+                   if any(_first_array(a) is not None for c in ex._cases() for a in c.args)]
+
+
+@pytest.mark.parametrize("exercise", ARRAY_EXERCISES, ids=lambda e: e.name)
+def test_an_answer_that_modifies_its_arguments_is_caught(exercise, capsys):
+    def vandal(*args, **kwargs):
+        for a in args:
+            arr = _first_array(a)
+            if arr is not None:
+                arr[...] = 0 if arr.dtype in (bool, np.bool_) else arr * 0 + 7
+                return None
+        return None
+
+    assert check(exercise, vandal) is exercise.reference
+    assert "modified its argument" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
+def test_grading_uses_hidden_cases_that_the_reference_passes(exercise):
+    assert exercise.hidden_cases is not None, f"{exercise.name} has no hidden cases"
+    assert run_check(exercise, exercise.reference, hidden=True).correct
+    with pytest.raises(AssertionError, match="not solved"):
+        grade(exercise, exercise.reference)  # what check() hands back for a wrong answer
+    with pytest.raises(AssertionError):
+        grade(exercise, lambda *a, **k: None)
+

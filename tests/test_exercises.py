@@ -1,10 +1,12 @@
 """The exercise mechanism and lab 00's checks: right, wrong (with the mistake named), not done."""
 
+import statistics
+
 import numpy as np
 import pytest
 
 from mlsec_helpers.checks import lab00
-from mlsec_helpers.exercises import Case, Exercise, Mistake, check, run_check, summary
+from mlsec_helpers.exercises import Case, Exercise, Mistake, check, grade, run_check, summary
 
 
 def _square(x):
@@ -46,20 +48,21 @@ def test_unknown_wrong_answer_shows_expected_and_got():
 
 def test_errors_never_propagate():
     r = run_check(SQUARE, lambda x: 1 / 0)
-    assert r.status == "error" and "ZeroDivisionError" in r.message
+    assert r.status == "wrong" and "ZeroDivisionError" in r.message
     assert run_check(SQUARE, 42).status == "wrong"
     bad = Exercise("bad", _square, cases=lambda: 1 / 0)
     assert run_check(bad, _square).status == "error"
 
 
-def test_student_cannot_mutate_the_cases():
+def test_student_cannot_mutate_the_cases_and_is_told_it_modified_them():
     def mutating(x):
         x[0] = 99
         return x
 
-    ex = Exercise("id", lambda x: x, [Case((np.array([1, 2]),))])
-    run_check(ex, mutating)
+    ex = Exercise("id", lambda x: x.copy(), [Case((np.array([1, 2]),))])
+    r = run_check(ex, mutating)
     assert ex.cases[0].args[0][0] == 1
+    assert r.status == "wrong" and "modified its argument `x`" in r.message
 
 
 def test_summary_lists_checked_exercises():
@@ -83,3 +86,130 @@ def test_recall_at_budget_bad_input():
         lab00.recall_at_budget(np.ones(3), np.ones(3), 0)
     with pytest.raises(ValueError, match="same length"):
         lab00.recall_at_budget(np.ones(3), np.ones(4), 0.5)
+
+
+# --- the harness guards (issue: checks that tell right from wrong) ---------------------------
+
+
+IDENTITY = Exercise("identity", lambda X: np.asarray(X, dtype=float).copy(),
+                    [Case((np.arange(6.0),), label="six numbers"),
+                     Case((np.zeros(3),), label="zeros"), Case((np.ones(2),), label="ones")],
+                    time_limit=0.5)
+
+
+@pytest.mark.parametrize(("answer", "words"), [
+    (lambda X: None, "expected [0. 1. 2. 3. 4. 5.]"),
+    (lambda X: __import__("sys").exit(3), "sys.exit()"),
+    (lambda X: exec("raise KeyboardInterrupt"), "interrupted"),
+    (lambda X: [0] * len(X), "expected"),
+])
+def test_bad_answers_get_one_clear_line(answer, words, capsys):
+    assert check(IDENTITY, answer) is IDENTITY.reference
+    line = capsys.readouterr().out.strip()
+    assert words in line and "\n" not in line and "reference implementation is used" in line
+
+
+def test_a_hanging_answer_is_stopped():
+    def hangs(X):
+        while True:
+            pass
+
+    r = run_check(IDENTITY, hangs)
+    assert r.status == "wrong" and "time limit" in r.message
+
+
+def test_an_answer_that_swallows_everything_is_still_stopped():
+    def stubborn(X):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                continue
+
+    assert "time limit" in run_check(IDENTITY, stubborn).message
+
+
+def test_the_error_line_is_in_the_students_code():
+    def mine(X):
+        total = 0
+        return total / 0  # the line the student must see
+
+    r = run_check(IDENTITY, mine)
+    assert "the line the student must see" in r.message and "of your code" in r.message
+
+
+def test_arrays_show_the_first_difference_and_the_largest():
+    def off(X):
+        Y = np.asarray(X, dtype=float).copy()
+        Y[2:] += 0.5
+        return Y
+
+    r = run_check(IDENTITY, off)
+    assert "first difference at index 2: expected 2, got 2.5" in r.message
+    assert "largest difference 0.5" in r.message
+
+
+# a reference that lives in another module, as the labs' references do (checks/labNN.py)
+MEDIAN = Exercise("median", statistics.median, [Case(([3, 1, 2],)), Case(([4, 1],))],
+                  hidden_cases=[Case(([5, 9, 1, 7],))])
+
+
+def test_a_wrapper_around_the_reference_is_not_an_answer():
+    r = run_check(MEDIAN, lambda v: statistics.median(v))
+    assert r.status == "wrong" and "calls the reference" in r.message
+    assert run_check(MEDIAN, lambda v: float(np.median(v))).correct
+
+
+def test_a_mistake_is_named_only_when_it_matches_every_case():
+    # doubles on the first case only: wrong, but not "doubling"
+    r = run_check(SQUARE, lambda x: 4 if x == 2 else 0)
+    assert r.status == "wrong" and "doubling" not in r.message and "looks like" not in r.message
+    r = run_check(SQUARE, lambda x: 2 * x)
+    assert "this looks like doubling" in r.message
+
+
+def test_validation_and_comparison_errors_blame_the_output():
+    def validate(got, case):
+        return None if got.shape == case.args[0].shape else "wrong shape"
+
+    ex = Exercise("v", lambda X: X.copy(), [Case((np.zeros(2),))], validate=validate)
+    r = run_check(ex, lambda X: 3)  # an int has no .shape: the validation itself raises
+    assert r.status == "wrong" and "returned 3" in r.message
+
+
+def test_float32_answers_are_compared_with_a_float32_tolerance():
+    ex = Exercise("f", lambda X: np.asarray(X, dtype=np.float64) / 3.0,
+                  [Case((np.arange(1.0, 5.0),))])
+    assert run_check(ex, lambda X: np.asarray(X, dtype=np.float32) / np.float32(3)).correct
+    assert not run_check(ex, lambda X: np.asarray(X, dtype=np.float32) / np.float32(3.01)).correct
+
+
+def test_grade_uses_hidden_cases_and_raises_for_wrong_answers():
+    ex = Exercise("sq", _square, [Case((2,))], hidden_cases=[Case((7,)), Case((-1,))])
+    assert grade(ex, lambda x: x * x).correct
+    with pytest.raises(AssertionError, match="expected 49"):
+        grade(ex, lambda x: 4)  # right on the visible case only
+    with pytest.raises(AssertionError, match="calls the reference"):
+        grade(MEDIAN, lambda v: statistics.median(v))
+    assert grade(MEDIAN, lambda v: float(np.median(v))).correct
+    with pytest.raises(AssertionError, match="not solved"):
+        grade(ex, _square)  # check() hands the reference back for a wrong answer
+    with pytest.raises(ValueError, match="no hidden cases"):
+        grade(SQUARE, _square)
+
+
+def test_same_value_sees_in_place_changes():
+    import torch
+
+    from mlsec_helpers.exercises import same_value
+
+    a = torch.nn.Linear(2, 1)
+    b = __import__("copy").deepcopy(a)
+    assert same_value(a, b)
+    with torch.no_grad():
+        b.weight += 1
+    assert not same_value(a, b)
+    assert same_value(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
+    assert not same_value({"k": [1, 2]}, {"k": [1, 3]})
+    assert same_value(len, len)
