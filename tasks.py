@@ -34,7 +34,8 @@ THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_WAIT_POLICY": "PASSIVE",
 }
-TEST_ENV = {**THREAD_ENV, "MLSEC_DEVICE": "cpu", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+TEST_ENV = {**THREAD_ENV, "MLSEC_DEVICE": "cpu", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+            "MLSEC_STRICT_CLAIMS": "1"}  # a failed teaching claim fails the run (claims.py)
 
 
 def run(*cmd: object, env: dict | None = None) -> None:
