@@ -7,6 +7,7 @@
     python3 tasks.py setup      create or update .venv only
     python3 tasks.py build      regenerate solutions/ and labs/ from sources/
     python3 tasks.py bench      time every notebook, write benchmark.json and the README tables
+    python3 tasks.py seeds      rerun the labs with other training seeds, report every claim
     python3 tasks.py readme     re-render the README tables from the catalogue and benchmark.json
 """
 
@@ -132,6 +133,9 @@ def main(argv: list[str]) -> None:
     elif cmd == "bench":
         setup()
         run(PY, "-m", "tools.bench", *extra, env=THREAD_ENV | {"MLSEC_DEVICE": "cpu"})
+    elif cmd == "seeds":
+        setup()
+        run(PY, "-m", "tools.seeds", *extra, env=THREAD_ENV | {"MLSEC_DEVICE": "cpu"})
     elif cmd == "readme":
         setup()
         run(PY, "-m", "tools.readme")

@@ -93,11 +93,20 @@ def seed_everything(seed: int = 0) -> int:
 def setup(seed: int = 0, threads: int | None = None) -> dict[str, object]:
     """The first call of every lab: seed everything, cap threads, pick the torch device.
 
-    Returns a small dict (seed, threads, device) that the lab prints.
+    ``MLSEC_SEED`` in the environment overrides ``seed``: ``tasks.py seeds`` reruns a lab with
+    other seeds of model training and attack randomness this way (a lab passes ``info["seed"]``
+    to what it trains and attacks, and keeps its data splits at seed 0). Returns a small dict
+    (seed, threads, device) that the lab prints.
 
     Introduced in lab 00 (Meet the five systems).
     """
     n = cap_threads(threads)
+    override = os.environ.get("MLSEC_SEED")
+    if override:
+        try:
+            seed = int(override)
+        except ValueError:
+            raise ValueError(f"MLSEC_SEED must be an integer >= 0, got {override!r}") from None
     seed = seed_everything(seed)
     import torch
 

@@ -76,3 +76,13 @@ def test_limited_threads_restores_the_callers_caps(unchanged_global_state):
 def test_deterministic_algorithms_restores_the_callers_setting(unchanged_global_state):
     with repro.deterministic_algorithms():
         assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_seeds_task_overrides_the_labs_seed(monkeypatch):
+    monkeypatch.setenv("MLSEC_SEED", "7")
+    assert repro.setup(0)["seed"] == 7
+    monkeypatch.setenv("MLSEC_SEED", "seven")
+    with pytest.raises(ValueError, match="MLSEC_SEED"):
+        repro.setup(0)
+    monkeypatch.delenv("MLSEC_SEED")
+    assert repro.setup(0)["seed"] == 0
