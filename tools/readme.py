@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 from mlsec_helpers import frameworks, registry
 from mlsec_helpers.registry import REPO_ROOT
@@ -46,6 +47,65 @@ def lab_table() -> str:
     )
 
 
+# How long a lab takes a student, estimated from the source rather than guessed. The rates are
+# stated in the README under the table: technical prose read at 150 words a minute, code read
+# and run at 10 lines a minute, 10 minutes per exercise, 5 per reflection question.
+WORDS_PER_MINUTE = 150
+CODE_LINES_PER_MINUTE = 10
+MINUTES_PER_EXERCISE = 10
+MINUTES_PER_QUESTION = 5
+
+
+def student_work(source: Path) -> dict[str, int]:
+    """What a student reads and does in a lab: prose words, code lines, exercises, reflection
+    questions (solution and hidden-test regions left out: the student never sees them)."""
+    words = code = questions = 0
+    kind, hidden, reflection = None, False, False
+    for raw in source.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("# %%"):
+            kind = "markdown" if "[markdown]" in line else "code"
+            reflection = False
+            continue
+        text = line[1:].strip() if kind == "markdown" and line.startswith("#") else line
+        if re.match(r"#* *### BEGIN (SOLUTION|HIDDEN TESTS)", text) or re.match(
+                r"### BEGIN (SOLUTION|HIDDEN TESTS)", line):
+            hidden = True
+            continue
+        if re.search(r"### END (SOLUTION|HIDDEN TESTS)", line):
+            hidden = False
+            continue
+        if hidden or kind is None or not text:
+            continue
+        if kind == "markdown":
+            if text.startswith("#"):
+                reflection = text.lstrip("# ").lower().startswith("reflection")
+            if reflection and re.match(r"\d+\. ", text):
+                questions += 1
+            words += len(re.findall(r"[A-Za-z0-9][\w'-]*", text))
+        elif not text.startswith("#"):
+            code += 1
+    exercises = len(re.findall(r"^\w+ = check\(", source.read_text(encoding="utf-8"), re.M))
+    return {"words": words, "code lines": code, "exercises": exercises, "questions": questions}
+
+
+def time_table() -> str:
+    """The README's table of how long each lab takes a student, from :func:`student_work`."""
+    rows = ["| Lab | Prose (words) | Code (lines) | Exercises | Reflection questions | "
+            "Student time (min) |", "|---|---|---|---|---|---|"]
+    for source in sorted((REPO_ROOT / "sources").glob("[0-9][0-9]_*.py")):
+        w = student_work(source)
+        minutes = (w["words"] / WORDS_PER_MINUTE + w["code lines"] / CODE_LINES_PER_MINUTE
+                   + w["exercises"] * MINUTES_PER_EXERCISE + w["questions"] * MINUTES_PER_QUESTION)
+        rows.append(f"| {source.stem} | {w['words']:,} | {w['code lines']} | {w['exercises']} | "
+                    f"{w['questions']} | {5 * round(minutes / 5)} |")
+    return "\n".join(rows) + (
+        f"\n\nEstimated from each lab's source (`python tasks.py readme`): prose at "
+        f"{WORDS_PER_MINUTE} words a minute, code read and run at {CODE_LINES_PER_MINUTE} lines a "
+        f"minute, {MINUTES_PER_EXERCISE} minutes per exercise and {MINUTES_PER_QUESTION} per "
+        "reflection question, rounded to 5 minutes; solutions and hidden tests not counted.\n")
+
+
 def dataset_table() -> str:
     """The dataset table: name, domain, source, licence, datasheet link.
     """
@@ -69,6 +129,7 @@ def render(write: bool = False) -> bool:
     """
     text = README.read_text(encoding="utf-8")
     new = _replace(_replace(text, "labs", lab_table()), "datasets", dataset_table())
+    new = _replace(new, "time", time_table())
     if write and new != text:
         README.write_text(new, encoding="utf-8")
     return new == text
