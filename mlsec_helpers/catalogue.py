@@ -11,7 +11,9 @@ Introduced in lab 00 (Meet the five systems).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .validate import unknown_name
 
@@ -375,7 +377,7 @@ class ThreatCategory:
         return f"lab {self.lab:02d} {get_lab(self.lab).title}"
 
 
-THREAT_CATEGORIES: dict[str, ThreatCategory] = {
+THREAT_CATEGORIES: Mapping[str, ThreatCategory] = MappingProxyType({
     c.key: c
     for c in (
         ThreatCategory("evasion", "evasion", 2, ("ML01",), ("AML.T0015", "AML.T0043"),
@@ -402,7 +404,7 @@ THREAT_CATEGORIES: dict[str, ThreatCategory] = {
                        ("AML.T0040", "AML.T0029", "AML.T0034", "AML.T0046", "AML.T0049"),
                        "The serving interface is misused: floods, forged or altered outputs."),
     )
-}
-"""The eight threats of the course (lab 01's categories), in course order.
+})
+"""The eight threats of the course (lab 01's categories), in course order (read-only).
 
 Introduced in lab 01 (Threat modelling)."""

@@ -192,7 +192,19 @@ def _brief(value: Any) -> str:
 
 
 def _difference(got: Any, expected: Any) -> str:
-    """Where two arrays of the same shape first differ, and by how much at most."""
+    """Where two arrays of the same shape first differ, and by how much at most (inside a
+    tuple or list of arrays: which element, then where in it)."""
+    if (isinstance(expected, tuple | list) and isinstance(got, tuple | list)
+            and len(got) == len(expected) and not np.isscalar(expected)):
+        for k, (g, e) in enumerate(zip(got, expected, strict=True)):
+            try:
+                if _default_compare(g, e):
+                    continue
+            except Exception:
+                pass
+            inner = _difference(g, e)
+            return f"; element {k} of the {type(expected).__name__} differs{inner}"
+        return ""
     try:
         g = np.asarray(_plain(got), dtype=float)
         e = np.asarray(_plain(expected), dtype=float)
@@ -398,7 +410,8 @@ def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> 
         concealed = _codes([exercise.reference, *exercise.conceal])
         # the package's own variants (the checks' known mistakes) may build on the reference:
         # only code written outside the package is watched
-        if getattr(student, "__module__", "").startswith(__name__.split(".")[0] + "."):
+        if (getattr(student, "__module__", None) or "").startswith(
+                __name__.split(".")[0] + "."):
             concealed = set()
     except Exception as err:  # a bug in the check must not stop the lab either
         return CheckResult(name, "error", f"the check could not build its cases ({err!r}); "

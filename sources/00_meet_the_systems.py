@@ -44,7 +44,7 @@ from sklearn.metrics import roc_auc_score
 from mlsec_helpers import frameworks, fraud_sim, plots, repro, systems
 from mlsec_helpers.checks import lab00
 from mlsec_helpers.data import load_dataset
-from mlsec_helpers.exercises import check
+from mlsec_helpers.exercises import check, grade
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
 print(info)
@@ -249,8 +249,9 @@ plots.roc_curves({"fraud scorer": (fraud.y_test, fraud_scores)},
 # transactions a day. The question is: which share of all frauds lands in that 1%?
 #
 # Write `recall_at_budget(scores, y_true, budget)`: review the `k = ceil(budget * n)`
-# highest-scored transactions (break ties by position) and return the caught frauds divided
-# by all frauds (0 when there is none).
+# highest-scored transactions (break ties by position: of two equal scores, the earlier
+# transaction is reviewed first) and return the caught frauds divided by all frauds, as one
+# number (0 when there is no fraud).
 
 # %%
 def recall_at_budget(scores, y_true, budget):
@@ -266,7 +267,7 @@ def recall_at_budget(scores, y_true, budget):
 # %%
 recall_at_budget = check(lab00.RECALL_AT_BUDGET, recall_at_budget)
 ### BEGIN HIDDEN TESTS
-assert recall_at_budget is not lab00.recall_at_budget, "exercise 1 is not solved"
+grade(lab00.RECALL_AT_BUDGET, recall_at_budget)
 ### END HIDDEN TESTS
 
 # %%
@@ -329,8 +330,9 @@ fig
 # ### Exercise 2 · Standardise without leaking
 #
 # Logistic regression needs features on one scale. Write `standardise(X_train, X_test)` that
-# returns both sets standardised with the mean and (population) standard deviation of the
-# **training** set only; a constant column (std 0) is only centred. Any statistic computed
+# returns both sets, as a pair of NumPy arrays `(Z_train, Z_test)`, standardised with the mean
+# and (population) standard deviation of the **training** set only; a column that is constant
+# in the training set (std 0) is only centred. Any statistic computed
 # on the test set lets information about "unseen" patients into training: a leak that makes
 # the evaluation, and later every security measurement, too optimistic.
 
@@ -347,7 +349,7 @@ def standardise(X_train, X_test):
 # %%
 standardise = check(lab00.STANDARDISE, standardise)
 ### BEGIN HIDDEN TESTS
-assert standardise is not lab00.standardise, "exercise 2 is not solved"
+grade(lab00.STANDARDISE, standardise)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -45,7 +45,7 @@ from mlsec_helpers import frameworks, plots, repro, systems
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.checks import lab01
 from mlsec_helpers.data import load_dataset
-from mlsec_helpers.exercises import check
+from mlsec_helpers.exercises import check, grade
 from mlsec_helpers.threatmodel import Asset, Threat
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
@@ -207,16 +207,29 @@ tm.dataflow_figure(models["nlp"], title="Support triage: data flow, trust bounda
 # data), actors, entry points and controls, and only three threats (evasion, poisoning,
 # theft). Write `complete_nlp_model(partial)` that returns it completed with
 # `partial.extended(assets=[...], threats=[...])`:
-# - an `Asset` of kind `"personal data"` (what in a support chat is personal?);
-# - one `Threat` for each missing category: membership inference, inversion, bias, supply
-#   chain, API abuse, each with an ATLAS technique and an OWASP ID that fit its category
-#   (`tm.THREAT_CATEGORIES` lists them), the assets it targets, an entry point (`E1`-`E6`)
-#   and at least one of the model's controls (`NLP-C1`-`NLP-C7`);
-# - keep the three threats you were given. A bias threat may have `actor=None`.
+# - an `Asset` of kind `"personal data"` (what in a support chat is personal?), unless the
+#   partial model has one already: then the new threats target that one;
+# - one `Threat` for each category with no threat yet (here: membership inference,
+#   inversion, bias, supply chain, API abuse), and only for those. Each threat
+#   - maps to MITRE ATLAS and OWASP IDs that fit its category (`tm.THREAT_CATEGORIES[category]`
+#     lists them): at least one of the category's ATLAS techniques (or a sub-technique of
+#     one), and OWASP IDs of the category only;
+#   - targets at least one asset of the kind its category harms (`lab01.TARGET_KINDS`):
+#     the personal data for membership inference and inversion, the predictions for bias,
+#     the software for the supply chain, the availability or the predictions for API abuse;
+#   - names one of the model's actors (`X1`-`X4`; only a bias threat, a harm without an
+#     adversary, may have `actor=None`), an entry point (`E1`-`E6`) and at least one of the
+#     model's controls (`NLP-C1`-`NLP-C7`);
+# - every asset ends up targeted by at least one threat;
+# - nothing else changes: keep the threats, assets, actors, entry points, controls and
+#   applied controls you were given as they are, and add no control.
 #
-# `Threat(id, title, category, actor, assets, entry_point, atlas, owasp, likelihood, impact,
-# controls)` takes IDs for the actor, assets, entry point and controls; the given threat
-# printed below shows the shape. The check reports what is still missing.
+# The check also hands your function partial models in which the colleague got further (the
+# personal-data asset and the privacy threats already written, for example): it must
+# complete each of them. `Threat(id, title, category, actor, assets, entry_point, atlas,
+# owasp, likelihood, impact, controls)` takes IDs for the actor, assets, entry point and
+# controls; the given threat printed below shows the shape. The check reports what is still
+# missing or wrong.
 
 # %%
 partial = lab01.partial_nlp_model()
@@ -233,33 +246,41 @@ print("missing:", tm.describe_gaps(tm.gaps(partial), partial))
 # %%
 def complete_nlp_model(partial):
     ### BEGIN SOLUTION
-    personal = Asset("A5", "customers' messages (names, card numbers, phones)",
-                     "personal data")
+    asset = {}  # the ID of the first asset of each kind
+    for a in partial.assets:
+        asset.setdefault(a.kind, a.id)
+    assets = []
+    if "personal data" not in asset:
+        assets.append(Asset("A5", "customers' messages (names, card numbers, phones)",
+                            "personal data"))
+        asset["personal data"] = "A5"
+    personal, data = asset["personal data"], asset["training data"]
     threats = [
         Threat("NLP-T4", "model reveals that a customer's complaint was in the training set",
-               "membership_inference", "X4", ("A5", "A1"), "E5", ("AML.T0024.000",),
+               "membership_inference", "X4", (personal, data), "E5", ("AML.T0024.000",),
                ("ML04",), 2, 3, ("NLP-C4", "NLP-C5")),
         Threat("NLP-T5", "vocabulary of the shipped vectoriser leaks card-number fragments",
-               "inversion", "X2", ("A5", "A3"), "E4", ("AML.T0024.001", "AML.T0044"),
-               ("ML03",), 3, 4, ("NLP-C4",)),
+               "inversion", "X2", (personal, asset["model weights"]), "E4",
+               ("AML.T0024.001", "AML.T0044"), ("ML03",), 3, 4, ("NLP-C4",)),
         Threat("NLP-T6", "messages with typos or non-native English are misrouted more often",
-               "bias", None, ("A4",), "E6", ("AML.T0048.003",), ("ML08",), 3, 3,
+               "bias", None, (asset["predictions"],), "E6", ("AML.T0048.003",), ("ML08",), 3, 3,
                ("NLP-C7",)),
         Threat("NLP-T7", "malicious package or pickled pipeline runs code on the chat servers",
-               "supply_chain", "X3", ("A6", "A5"), "E3", ("AML.T0010.001", "AML.T0011.000"),
-               ("ML06",), 2, 5, ("NLP-C6",)),
+               "supply_chain", "X3", (asset["software"], personal), "E3",
+               ("AML.T0010.001", "AML.T0011.000"), ("ML06",), 2, 5, ("NLP-C6",)),
         Threat("NLP-T8", "flood of chaff messages clogs the queues and skews the retrain",
-               "api_abuse", "X4", ("A7", "A1"), "E5", ("AML.T0046", "AML.T0029"), ("ML08",),
-               3, 3, ("NLP-C5", "NLP-C3")),
+               "api_abuse", "X4", (asset["availability"], data), "E5",
+               ("AML.T0046", "AML.T0029"), ("ML08",), 3, 3, ("NLP-C5", "NLP-C3")),
     ]
-    return partial.extended(assets=[personal], threats=threats)
+    done = {t.category for t in partial.threats}
+    return partial.extended(assets=assets, threats=[t for t in threats if t.category not in done])
     ### END SOLUTION
 
 
 # %%
 complete_nlp_model = check(lab01.COMPLETE_NLP_MODEL, complete_nlp_model)
 ### BEGIN HIDDEN TESTS
-assert complete_nlp_model is not lab01.complete_nlp_model, "exercise 1 is not solved"
+grade(lab01.COMPLETE_NLP_MODEL, complete_nlp_model)
 ### END HIDDEN TESTS
 
 # %%
@@ -429,7 +450,7 @@ def residual_risk(likelihood, impact, controls):
 # %%
 residual_risk = check(lab01.RESIDUAL_RISK, residual_risk)
 ### BEGIN HIDDEN TESTS
-assert residual_risk is not lab01.residual_risk, "exercise 2 is not solved"
+grade(lab01.RESIDUAL_RISK, residual_risk)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -506,7 +527,7 @@ def choose_controls(threats, controls, budget):
 # %%
 choose_controls = check(lab01.CHOOSE_CONTROLS, choose_controls)
 ### BEGIN HIDDEN TESTS
-assert choose_controls is not lab01.choose_controls, "exercise 3 is not solved"
+grade(lab01.CHOOSE_CONTROLS, choose_controls)
 ### END HIDDEN TESTS
 
 # %%

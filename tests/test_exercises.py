@@ -5,7 +5,6 @@ import statistics
 import numpy as np
 import pytest
 
-from mlsec_helpers.checks import lab00
 from mlsec_helpers.exercises import Case, Exercise, Mistake, check, grade, run_check, summary
 
 
@@ -68,24 +67,6 @@ def test_student_cannot_mutate_the_cases_and_is_told_it_modified_them():
 def test_summary_lists_checked_exercises():
     check(SQUARE, _square, show=False)
     assert "square" in set(summary()["exercise"])
-
-
-def test_standardise_matches_sklearn():
-    from sklearn.preprocessing import StandardScaler
-
-    gen = np.random.default_rng(0)
-    a, b = gen.normal(size=(20, 3)), gen.normal(size=(4, 3))
-    za, zb = lab00.standardise(a, b)
-    sc = StandardScaler().fit(a)
-    np.testing.assert_allclose(za, sc.transform(a))
-    np.testing.assert_allclose(zb, sc.transform(b))
-
-
-def test_recall_at_budget_bad_input():
-    with pytest.raises(ValueError, match="budget"):
-        lab00.recall_at_budget(np.ones(3), np.ones(3), 0)
-    with pytest.raises(ValueError, match="same length"):
-        lab00.recall_at_budget(np.ones(3), np.ones(4), 0.5)
 
 
 # --- the harness guards (issue: checks that tell right from wrong) ---------------------------
@@ -213,3 +194,22 @@ def test_same_value_sees_in_place_changes():
     assert same_value(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
     assert not same_value({"k": [1, 2]}, {"k": [1, 3]})
     assert same_value(len, len)
+
+
+def test_tuple_outputs_say_which_element_differs():
+    ex = Exercise("pair", lambda X: (X.copy(), X * 2), [Case((np.arange(3.0),))])
+    r = run_check(ex, lambda X: (X.copy(), X * 3))
+    assert "element 1 of the tuple differs; first difference at index 1" in r.message
+
+
+def test_a_function_without_a_module_is_checked_too():
+    namespace = {}
+    exec("def f(x):\n    return x * x\n", namespace)
+    assert run_check(SQUARE, namespace["f"]).correct
+
+
+def test_the_threat_categories_are_read_only():
+    from mlsec_helpers import catalogue
+
+    with pytest.raises(TypeError):
+        catalogue.THREAT_CATEGORIES["bias"] = None
