@@ -129,7 +129,7 @@ def same_value(a: Any, b: Any, _depth: int = 0) -> bool:
 
     Introduced in lab 00 (Meet the five systems).
     """
-    if _depth > 6:
+    if _depth > 12:  # deep enough for a fitted system wrapping a pipeline; stops cycles
         return True
     if type(a) is not type(b):
         return False
@@ -247,6 +247,9 @@ class CheckResult:
         return f"{text} Hint: {self.hint}" if self.hint else text
 
     def __str__(self) -> str:
+        return self.line()
+
+    def __repr__(self) -> str:  # what a notebook shows for a grade(...) cell: the one line
         return self.line()
 
 

@@ -48,7 +48,7 @@ from sklearn.pipeline import make_pipeline
 from mlsec_helpers import frameworks, fraud_sim, plots, poisoning, repro, systems
 from mlsec_helpers.checks import lab00, lab03
 from mlsec_helpers.data import load_dataset
-from mlsec_helpers.exercises import check
+from mlsec_helpers.exercises import check, grade
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
 print(info)
@@ -136,7 +136,7 @@ def stamp_trigger(X, distance=2, pixel_value=1.0):
 # %%
 stamp_trigger = check(lab03.STAMP_TRIGGER, stamp_trigger)
 ### BEGIN HIDDEN TESTS
-assert stamp_trigger is not lab03.stamp_trigger, "exercise 1 is not solved"
+grade(lab03.STAMP_TRIGGER, stamp_trigger)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -218,8 +218,8 @@ art_ss_flags = poisoning.art_spectral_signature(backdoored_cnn, X_main, y_main,
 #
 # Write `spectral_signature_scores(features)` for the representations of one class
 # (`(rows, dims)`): centre them (subtract the column means), take the top right singular
-# vector `v` of the centred matrix (`np.linalg.svd`), and return each row's score
-# `((r_i - mean) . v) ** 2`, Algorithm 1 of Tran et al.
+# vector `v` of the centred matrix (`np.linalg.svd`), and return a 1-D array of each row's
+# score `((r_i - mean) . v) ** 2`, Algorithm 1 of Tran et al.
 
 # %%
 def spectral_signature_scores(features):
@@ -234,7 +234,7 @@ def spectral_signature_scores(features):
 # %%
 spectral_signature_scores = check(lab03.SPECTRAL_SCORES, spectral_signature_scores)
 ### BEGIN HIDDEN TESTS
-assert spectral_signature_scores is not lab03.spectral_signature_scores, "exercise 2 not solved"
+grade(lab03.SPECTRAL_SCORES, spectral_signature_scores)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -455,7 +455,8 @@ print(f"target: {movies.extra['titles'][TARGET_FILM]!r}, {counts[TARGET_FILM]} r
 # user. Write `average_attack_profile(item_means, item_stds, target, filler, noise, r_max=5.0)`
 # returning a dense row over all items (0 = not rated): `row[target] = r_max`, and filler film
 # `filler[k]` gets `item_means[j] + item_stds[j] * noise[k]` (with `j = filler[k]`), rounded to
-# half stars (`np.round(2 * r) / 2`) and clipped to `[0.5, r_max]`.
+# half stars (`np.round(2 * r) / 2`, which rounds a tie to the even number of half stars:
+# 3.25 becomes 3.0) and clipped to `[0.5, r_max]`.
 
 # %%
 def average_attack_profile(item_means, item_stds, target, filler, noise, r_max=5.0):
@@ -472,7 +473,7 @@ def average_attack_profile(item_means, item_stds, target, filler, noise, r_max=5
 # %%
 average_attack_profile = check(lab03.AVERAGE_PROFILE, average_attack_profile)
 ### BEGIN HIDDEN TESTS
-assert average_attack_profile is not lab03.average_attack_profile, "exercise 3 is not solved"
+grade(lab03.AVERAGE_PROFILE, average_attack_profile)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -763,7 +764,7 @@ def roni_decision(system, X_base, y_base, X_cand, y_cand, X_val, y_val, toleranc
 # %%
 roni_decision = check(lab03.RONI_DECISION, roni_decision)
 ### BEGIN HIDDEN TESTS
-assert roni_decision is not lab03.roni_decision, "exercise 4 is not solved"
+grade(lab03.RONI_DECISION, roni_decision)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -56,7 +56,7 @@ from sklearn.preprocessing import StandardScaler
 from mlsec_helpers import checkpoints, frameworks, plots, privacy, repro, systems
 from mlsec_helpers.checks import lab05
 from mlsec_helpers.data import load_dataset
-from mlsec_helpers.exercises import check
+from mlsec_helpers.exercises import check, grade
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
 print(info)
@@ -115,13 +115,17 @@ plots.curves(epochs_axis, {f"sigma = {s}": [
 # but needless noise costs accuracy, so you want the **smallest** noise multiplier that
 # meets it. `eps_of(sigma)` decreases as `sigma` grows, so bisection finds it.
 #
-# Write `noise_for_budget(eps_of, target_eps, lo, hi, tol)`: start from `eps_of(hi) <=
-# target_eps`; while `hi - lo > tol`, test the midpoint, move `hi` down to it when it meets
-# the budget, else move `lo` up; return `hi` (it always meets the budget).
+# Write `noise_for_budget(eps_of, target_eps, lo, hi, tol)`. If even `eps_of(hi) >
+# target_eps`, no noise in the bracket meets the budget: return `math.inf`. Otherwise, while
+# `hi - lo > tol`, test the midpoint `(lo + hi) / 2`: when it meets the budget
+# (`eps_of(mid) <= target_eps`) move `hi` down to it, else move `lo` up; then return `hi`
+# (it always meets the budget).
 
 # %%
 def noise_for_budget(eps_of, target_eps, lo, hi, tol=1e-3):
     ### BEGIN SOLUTION
+    if eps_of(hi) > target_eps:
+        return math.inf
     while hi - lo > tol:
         mid = (lo + hi) / 2
         if eps_of(mid) <= target_eps:
@@ -135,7 +139,7 @@ def noise_for_budget(eps_of, target_eps, lo, hi, tol=1e-3):
 # %%
 noise_for_budget = check(lab05.NOISE_FOR_BUDGET, noise_for_budget)
 ### BEGIN HIDDEN TESTS
-assert noise_for_budget is not lab05.noise_for_budget, "exercise 1 is not solved"
+grade(lab05.NOISE_FOR_BUDGET, noise_for_budget)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -236,7 +240,7 @@ def loss_threshold_attack(proba, labels, threshold):
 # %%
 loss_threshold_attack = check(lab05.LOSS_THRESHOLD_ATTACK, loss_threshold_attack)
 ### BEGIN HIDDEN TESTS
-assert loss_threshold_attack is not lab05.loss_threshold_attack, "exercise 2 is not solved"
+grade(lab05.LOSS_THRESHOLD_ATTACK, loss_threshold_attack)
 ### END HIDDEN TESTS
 
 # %%
@@ -255,7 +259,9 @@ print(f"threshold = average training loss {train_loss:.4f}: {called_member[is_me
 # rate when it may wrongly accuse at most 1% (or 0.1%) of non-members.
 #
 # Write `tpr_at_fpr(y_true, scores, fpr)`: the best TPR of any threshold whose FPR is at
-# most `fpr` (members are those scored at or above the threshold; no interpolation).
+# most `fpr` (`y_true` is 1 or True for a member, 0 or False for a non-member; members are
+# those scored at or above the threshold, so tied scores are called together; no
+# interpolation).
 
 # %%
 def tpr_at_fpr(y_true, scores, fpr):
@@ -270,7 +276,7 @@ def tpr_at_fpr(y_true, scores, fpr):
 # %%
 tpr_at_fpr = check(lab05.TPR_AT_FPR, tpr_at_fpr)
 ### BEGIN HIDDEN TESTS
-assert tpr_at_fpr is not lab05.tpr_at_fpr, "exercise 3 is not solved"
+grade(lab05.TPR_AT_FPR, tpr_at_fpr)
 ### END HIDDEN TESTS
 
 # %%
@@ -319,10 +325,12 @@ display(plots.table(pd.DataFrame(image_rows)))
 #
 # 1. turn each loss into a logit-scaled confidence, `phi = -loss - log(-expm1(-loss))`
 #    (that is `log(p / (1 - p))`; it is close to Gaussian, raw losses are not);
-# 2. fit a Gaussian to the shadows' `phi`: mean and (population) std, or a given
-#    `global_std` (one std for all records, better with few shadows);
-# 3. return `z = (phi_target - mean) / std`: how many standard deviations the target model
-#    is more confident than models that never saw the record.
+# 2. fit a Gaussian to the shadows' `phi`: mean and (population) std; when `global_std` is
+#    given (one std for all records, better with few shadows), it replaces the std, however
+#    many shadows there are;
+# 3. return `z = (phi_target - mean) / max(std, 1e-12)`: how many standard deviations the
+#    target model is more confident than models that never saw the record (the floor keeps
+#    `z` finite when all shadows agree).
 #
 # Write `lira_offline_score(target_loss, shadow_losses, global_std=None)`.
 
@@ -335,14 +343,14 @@ def lira_offline_score(target_loss, shadow_losses, global_std=None):
 
     shadow = phi(shadow_losses)
     std = np.std(shadow) if global_std is None else global_std
-    return float((phi(target_loss) - shadow.mean()) / std)
+    return float((phi(target_loss) - shadow.mean()) / max(std, 1e-12))
     ### END SOLUTION
 
 
 # %%
 lira_offline_score = check(lab05.LIRA_OFFLINE_SCORE, lira_offline_score)
 ### BEGIN HIDDEN TESTS
-assert lira_offline_score is not lab05.lira_offline_score, "exercise 4 is not solved"
+grade(lab05.LIRA_OFFLINE_SCORE, lira_offline_score)
 ### END HIDDEN TESTS
 
 # %% [markdown]

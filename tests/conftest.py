@@ -27,7 +27,7 @@ def _global_state():
 
     return (
         random.getstate(),
-        np.random.get_state()[1].tobytes(),
+        (np.random.get_state()[1].tobytes(), np.random.get_state()[2:]),
         torch.random.get_rng_state().numpy().tobytes(),
         torch.get_num_threads(),
         (torch.are_deterministic_algorithms_enabled(),
