@@ -144,6 +144,8 @@ def same_value(a: Any, b: Any, _depth: int = 0) -> bool:
         sa, sb = a.state_dict(), b.state_dict()
         return set(sa) == set(sb) and all(same_value(sa[k], sb[k], _depth + 1) for k in sa)
     if torch is not None and isinstance(a, torch.Tensor):
+        if a.requires_grad != b.requires_grad:  # requires_grad_() on an input is a change too
+            return False
         x, y = a.detach().cpu(), b.detach().cpu()
         return x.shape == y.shape and x.dtype == y.dtype and bool(
             np.array_equal(x.numpy(), y.numpy(), equal_nan=x.is_floating_point()))

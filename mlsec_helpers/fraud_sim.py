@@ -29,6 +29,9 @@ What the labs use:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 import pandas as pd
 
@@ -234,6 +237,16 @@ _COUNT_MAX = 100_000
 _DERIVED_TIME = ["timestamp", "customer_id"]
 
 
+def _frozen(value):
+    """A read-only copy of nested dicts and lists (mappingproxy and tuple), so a student's cell
+    cannot change the documented constraints that the checks and attacks read."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def _feature_constraint(kind, lo, hi, controllable, note, derived_from=None, **extra):
     entry = {"controllable": controllable, "kind": kind, "min": lo, "max": hi}
     entry["derived_from"] = list(derived_from or [])
@@ -242,7 +255,7 @@ def _feature_constraint(kind, lo, hi, controllable, note, derived_from=None, **e
     return entry
 
 
-ATTACKER_CONSTRAINTS: dict = {
+ATTACKER_CONSTRAINTS: Mapping = _frozen({
     "amount": _feature_constraint(
         "continuous",
         AMOUNT_MIN,
@@ -408,7 +421,7 @@ ATTACKER_CONSTRAINTS: dict = {
             "k_max": 10,
         },
     ],
-}
+})
 """What a fraudster controls, per :data:`FEATURES` column, plus the legal ``actions``.
 
 Each feature entry has ``controllable`` (bool), ``kind`` (``"continuous"``,

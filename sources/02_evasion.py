@@ -48,7 +48,7 @@ from sklearn.metrics import roc_auc_score
 from mlsec_helpers import checkpoints, evasion, frameworks, fraud_sim, plots, repro, systems
 from mlsec_helpers.checks import lab02
 from mlsec_helpers.data import load_dataset
-from mlsec_helpers.exercises import check
+from mlsec_helpers.exercises import check, grade
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
 print(info)
@@ -109,8 +109,10 @@ print(f"baseline CNN: clean accuracy {clean_acc:.3f} on the 1,000 test digits")
 # direction that increases the loss fastest under an L-infinity budget: the **sign** of the
 # gradient, for every pixel. Write `fgsm(model, X, y, eps)`: `X` is a float tensor
 # (n, 1, H, W) in [0, 1], `y` the true labels; return
-# `clip(X + eps * sign(grad_X cross_entropy(model(X), y)), 0, 1)`. Put the model in `eval()`
-# mode first.
+# `clip(X + eps * sign(grad_X cross_entropy(model(X), y)), 0, 1)`, with `cross_entropy` on the
+# model's raw outputs (the logits). Put the model in `eval()` mode first (the model you are
+# handed may be in training mode). Return a new float32 tensor of `X`'s shape, detached from
+# the autograd graph (the cells below call `.numpy()` on it), and leave `X` unchanged.
 
 # %%
 def fgsm(model, X, y, eps):
@@ -126,7 +128,7 @@ def fgsm(model, X, y, eps):
 # %%
 fgsm = check(lab02.FGSM, fgsm)
 ### BEGIN HIDDEN TESTS
-assert fgsm is not lab02.fgsm, "exercise 1 is not solved"
+grade(lab02.FGSM, fgsm)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -414,7 +416,8 @@ print(f"scam probability {r.p_before[k_ex]:.3f} -> {r.p_after[k_ex]:.3f}")
 # 2. remove every character in `evasion.ZERO_WIDTH`;
 # 3. replace every character found in `evasion.CONFUSABLES` (a dict) by its Latin letter.
 #
-# Keep everything else (case, accents, "£") as it is.
+# Keep everything else (case, accents, digits, spacing, "£") as it is: leetspeak is folded by a
+# separate step below (`evasion.fold_leetspeak`).
 
 # %%
 def canonicalise(text):
@@ -428,7 +431,7 @@ def canonicalise(text):
 # %%
 canonicalise = check(lab02.CANONICALISE, canonicalise)
 ### BEGIN HIDDEN TESTS
-assert canonicalise is not lab02.canonicalise, "exercise 2 is not solved"
+grade(lab02.CANONICALISE, canonicalise)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -619,6 +622,9 @@ display(plots.table(moved.rename_axis("feature").reset_index(name="attacks that 
 # 5. clip `amount` to [`AMOUNT_MIN`, `AMOUNT_MAX`] and round it to cents (for
 #    `cash_withdrawal`: to a multiple of 10, at least 10);
 # 6. recompute `amount_to_cust_mean_30d` = amount / `cust_mean_amount_30d` (1 if that is 0).
+#
+# The lab passes float32 rows; return a new float64 array (float32 cannot hold an amount in
+# exact cents) and leave both arguments unchanged.
 
 # %%
 F = list(fraud_sim.FEATURES)
@@ -655,7 +661,7 @@ def project_fraud(x_orig, x_adv):
 # %%
 project_fraud = check(lab02.PROJECT_FRAUD, project_fraud)
 ### BEGIN HIDDEN TESTS
-assert project_fraud is not lab02.project_fraud, "exercise 3 is not solved"
+grade(lab02.PROJECT_FRAUD, project_fraud)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -790,7 +796,7 @@ def certified_radius(w, b, X, norm="inf"):
 # %%
 certified_radius = check(lab02.CERTIFIED_RADIUS, certified_radius)
 ### BEGIN HIDDEN TESTS
-assert certified_radius is not lab02.certified_radius, "exercise 4 is not solved"
+grade(lab02.CERTIFIED_RADIUS, certified_radius)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -213,3 +213,13 @@ def test_the_threat_categories_are_read_only():
 
     with pytest.raises(TypeError):
         catalogue.THREAT_CATEGORIES["bias"] = None
+
+
+def test_requires_grad_set_on_an_input_counts_as_a_change():
+    import torch
+
+    from mlsec_helpers.exercises import same_value
+
+    a = torch.zeros(3)
+    b = a.clone().requires_grad_(True)
+    assert not same_value(a, b)

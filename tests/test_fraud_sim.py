@@ -423,3 +423,10 @@ def test_numbers_quoted_in_the_datasheet(frames):
         assert int(df["is_fraud"].sum()) == n_fraud
         counts = df.loc[df["is_fraud"] == 1, "fraud_scenario"].value_counts().to_dict()
         assert counts == per_scenario
+
+
+def test_the_documented_constraints_are_read_only():
+    with pytest.raises(TypeError):
+        fs.ATTACKER_CONSTRAINTS["amount"]["max"] = 1e9
+    with pytest.raises(TypeError):
+        fs.ATTACKER_CONSTRAINTS["hour"] = {}
