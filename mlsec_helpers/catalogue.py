@@ -214,7 +214,7 @@ LABS: tuple[Lab, ...] = (
         "fairness metrics, mitigation, explainability",
         DOMAINS,
         atlas=("AML.T0048", "AML.T0048.001", "AML.T0048.002", "AML.T0048.003"),
-        owasp=("ML08",),
+        owasp=(),  # the OWASP ML Top 10 (2023) has no bias item (ML08 is Model Skewing)
         nist_csf=("GV", "ID"),
         saif=("SAIF-5", "SAIF-6"),
         ibm=("IBM-GOV",),
@@ -359,7 +359,9 @@ class ThreatCategory:
     """One threat of the course, with the lab that treats it and its usual framework IDs.
 
     ``owasp`` lists the OWASP ML Top 10 items a threat of this category maps to (one of them
-    must be on the threat); ``atlas`` lists typical MITRE ATLAS techniques.
+    must be on the threat); it is empty for bias, which the OWASP ML Top 10 (2023) does not
+    list (its ML08 "Model Skewing" is an attacker skewing a model through its feedback data),
+    and a bias threat then carries no OWASP ID. ``atlas`` lists typical MITRE ATLAS techniques.
 
     Introduced in lab 01 (Threat modelling).
     """
@@ -394,7 +396,9 @@ THREAT_CATEGORIES: Mapping[str, ThreatCategory] = MappingProxyType({
         ThreatCategory("inversion", "model inversion", 6, ("ML03",),
                        ("AML.T0024.001",),
                        "Outputs or the artefact reveal private training data or attributes."),
-        ThreatCategory("bias", "bias and unfairness", 7, ("ML08",),
+        # No OWASP item: the OWASP ML Top 10 (2023) has none for bias. ML08 "Model Skewing"
+        # is an attacker skewing a model through its feedback data (poisoning, API abuse).
+        ThreatCategory("bias", "bias and unfairness", 7, (),
                        ("AML.T0048.002", "AML.T0048.003"),
                        "The system errs more for some groups of people than for others."),
         ThreatCategory("supply_chain", "supply chain", 11, ("ML06", "ML07", "ML10"),

@@ -16,14 +16,17 @@
 # Before you attack or defend a model, decide what is worth protecting, from whom, and where
 # they get in. This lab builds a threat model and a risk register for each of the five
 # systems of lab 00, in the vocabulary the field uses: MITRE ATLAS, the OWASP Machine Learning
-# Security Top 10, NIST CSF 2.0 and Google's SAIF. Likelihoods are not guessed: for each
-# system a quick probe attacks the baseline and measures whether the threat is real.
+# Security Top 10, NIST CSF 2.0 and Google's SAIF. One likelihood per system is not only
+# guessed: a quick probe attacks the baseline and measures how exploitable that threat is (the
+# image and fraud evasion threats, scam evasion, shilling of the recommender, theft of the
+# diagnosis aid). The other seven threats of each system are judged with the rubric.
 #
 # **Learning objectives.** After this lab you can
 # 1. draw an ML system's data flow with its trust boundaries and find its entry points;
 # 2. list its assets, actors and threats, and map each threat to MITRE ATLAS, the OWASP ML
 #    Top 10 and the lab of this course that treats it;
-# 3. argue a likelihood from a measurement: a cheap attack on the baseline;
+# 3. argue a likelihood from a measurement (a cheap attack on the baseline, with its
+#    interval), and say what the measurement cannot tell (motive, exposure);
 # 4. score risks with a likelihood x impact rubric, pick controls (each with its NIST CSF
 #    function and SAIF element) and compute the residual risk;
 # 5. choose controls under a budget, keep a risk register and export it.
@@ -41,7 +44,7 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from mlsec_helpers import frameworks, plots, repro, systems
+from mlsec_helpers import claims, frameworks, plots, repro, systems
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.checks import lab01
 from mlsec_helpers.data import load_dataset
@@ -78,7 +81,10 @@ tm.overview_figure(title="An ML system's entry points and the threats that enter
 # - **threats**: who does what to which asset through which entry point, mapped to MITRE
 #   ATLAS techniques (`AML.T0043`), OWASP ML Top 10 items (`ML01`) and a course category
 #   (evasion, poisoning, theft, membership inference, inversion, bias, supply chain, API
-#   abuse) that names the lab treating it; with a likelihood and an impact;
+#   abuse) that names the lab treating it; with a likelihood and an impact. A bias threat
+#   carries no OWASP ID: the OWASP ML Top 10 (2023) has no bias item, and its ML08 "Model
+#   Skewing" is an attacker skewing a model through its feedback data, which is poisoning,
+#   not unfairness;
 # - **controls**: what treats a threat, each tagged with its NIST CSF 2.0 function (Govern,
 #   Identify, Protect, Detect, Respond, Recover) and its SAIF core element.
 #
@@ -107,10 +113,17 @@ display(plots.table(pd.DataFrame(tm.RISK_BANDS, columns=["from", "to", "band"]),
                     caption="Risk bands over likelihood x impact (1-25)"))
 
 # %% [markdown]
-# **Likelihood from evidence.** Where a probe measured an attack, the likelihood follows a
-# rule instead of a feeling: start from the access the attack needs, add 1 when the probe
-# worked in at least half the cases, take 1 off below 10%, and take 1 off when the probe
-# needed the model itself (white-box), which an outsider does not have.
+# **Likelihood from evidence, and what evidence cannot give.** A probe's success rate
+# measures *exploitability under the probe's conditions* (this model, these inputs, this
+# budget), not likelihood: how likely an attack is also depends on who has a motive and how
+# exposed the entry point is. So the rule starts from exposure, the base likelihood of the
+# access the attack needs (below), and lets the measurement move it by one step: add 1 when
+# the 95% Wilson interval of the success rate lies at or above 50% (and at least 5 attacks
+# succeeded), take 1 off when the interval lies below 10% (which takes at least 35 cases),
+# and take 1 off when the probe needed the model itself (white-box), which an outsider does
+# not have. Motive is not measured: the rule assumes the actor with that access has one (the
+# actors' motives say who), which is a judgement. One threat per system is probed; the other
+# likelihoods stay the rubric's judgement.
 
 # %%
 display(plots.table(pd.DataFrame(
@@ -141,7 +154,7 @@ assert all(not tm.gaps(m) for m in models.values()), "every reference model is c
 
 # %%
 image = load_dataset("image", seed=0)
-cnn = systems.train_baseline("image", image, seed=0)
+cnn = systems.train_baseline("image", image, seed=info["seed"])
 print(f"baseline test accuracy {cnn.evaluate(image.X_test, image.y_test)['accuracy']:.3f}")
 tm.dataflow_figure(models["image"], title="Digit reader: data flow, trust boundaries, "
                                           "entry points")
@@ -155,9 +168,11 @@ display(plots.table(models["image"].threat_table(), caption="Threats to the digi
 # hurts the model most. How many correctly read digits does it change?
 
 # %%
-image_probe = tm.probe_image_fgsm(cnn, image.X_test, image.y_test, eps=0.1, n=200)
+image_probe = tm.probe_image_fgsm(cnn, image.X_test, image.y_test, eps=0.1, n=200,
+                                  seed=info["seed"])
 print(image_probe.summary())
-assert image_probe.shows_threat, "one FGSM step must flip at least 20% of the digits"
+claims.claim("one FGSM step (eps 0.1) misreads at least 20% of the correctly read digits",
+             image_probe.success_rate, at_least=0.2)
 ex = image_probe.examples.head(4)
 plots.image_grid(
     np.stack([*ex["clean"], *ex["adversarial"]]),
@@ -168,23 +183,29 @@ plots.image_grid(
 # %% [markdown]
 # **What the measurement changes.** FGSM is white-box: it needs the weights, which a cheque
 # forger does not have, so the rule discounts it; but it shows how little a change a model
-# can need. The likelihood of the evasion threat now comes from the probe:
+# can need. The likelihood of the evasion threat now comes from the probe and the rule (the
+# probe gives exploitability, the access level exposure; the forger's motive is judged):
 
 # %%
 def apply_probe(domain, result):
-    """Replace the probed threat's likelihood by the one the evidence gives; say what moved."""
+    """Replace the probed threat's likelihood by the one the rule gives; say what moved."""
     before = models[domain].threat(result.threat_id).likelihood
     models[domain] = models[domain].with_scores(
         result.threat_id, likelihood=result.likelihood, evidence=result.summary())
     row = models[domain].register().set_index("id").loc[result.threat_id]
-    print(f"{result.threat_id}: likelihood {before} (judged) -> {result.likelihood} "
-          f"(measured); risk {row['inherent']} ({row['inherent band']}), residual with "
-          f"today's controls {row['residual']} ({row['residual band']})")
+    print(f"{result.threat_id}: exploitability {result.rate:.0%} on {result.rate.on}; "
+          f"likelihood {before} (judged) -> {result.likelihood} (rule: {result.access} "
+          f"access{', white-box' if result.white_box else ''}; motive judged); risk "
+          f"{row['inherent']} ({row['inherent band']}), residual with today's controls "
+          f"{row['residual']} ({row['residual band']})")
     return row
 
 
 image_row = apply_probe("image", image_probe)
-assert image_probe.likelihood < prior["image"]["IMG-T1"], "white-box evidence is discounted"
+# The rule adds a step only when the interval lies above 50%; below that, the white-box
+# discount is its only move, and the likelihood drops under the judged one.
+claims.claim("FGSM's success is not clearly above half (its interval starts below 50%)",
+             image_probe.rate.low, at_most=0.5)
 
 # %% [markdown]
 # ## 2 · NLP: the support chatbot's triage
@@ -195,7 +216,7 @@ assert image_probe.likelihood < prior["image"]["IMG-T1"], "white-box evidence is
 
 # %%
 nlp = load_dataset("nlp", seed=0)
-triage = systems.train_baseline("nlp", nlp, seed=0)
+triage = systems.train_baseline("nlp", nlp, seed=info["seed"])
 print(f"baseline test accuracy {triage.evaluate(nlp.X_test, nlp.y_test)['accuracy']:.3f}")
 tm.dataflow_figure(models["nlp"], title="Support triage: data flow, trust boundaries, "
                                         "entry points")
@@ -213,7 +234,7 @@ tm.dataflow_figure(models["nlp"], title="Support triage: data flow, trust bounda
 #   inversion, bias, supply chain, API abuse), and only for those. Each threat
 #   - maps to MITRE ATLAS and OWASP IDs that fit its category (`tm.THREAT_CATEGORIES[category]`
 #     lists them): at least one of the category's ATLAS techniques (or a sub-technique of
-#     one), and OWASP IDs of the category only;
+#     one), and OWASP IDs of the category only (none for bias: `owasp=()`);
 #   - targets at least one asset of the kind its category harms (`lab01.TARGET_KINDS`):
 #     the personal data for membership inference and inversion, the predictions for bias,
 #     the software for the supply chain, the availability or the predictions for API abuse;
@@ -263,7 +284,7 @@ def complete_nlp_model(partial):
                "inversion", "X2", (personal, asset["model weights"]), "E4",
                ("AML.T0024.001", "AML.T0044"), ("ML03",), 3, 4, ("NLP-C4",)),
         Threat("NLP-T6", "messages with typos or non-native English are misrouted more often",
-               "bias", None, (asset["predictions"],), "E6", ("AML.T0048.003",), ("ML08",), 3, 3,
+               "bias", None, (asset["predictions"],), "E6", ("AML.T0048.003",), (), 3, 3,
                ("NLP-C7",)),
         Threat("NLP-T7", "malicious package or pickled pipeline runs code on the chat servers",
                "supply_chain", "X3", (asset["software"], personal), "E3",
@@ -299,7 +320,8 @@ display(plots.table(models["nlp"].threat_table(), caption="Threats to the suppor
 nlp_probe = tm.probe_nlp_edits(triage, nlp.X_test, nlp.y_test, nlp.extra["scam_index"],
                                n=40, max_edits=10)
 print(nlp_probe.summary())
-assert nlp_probe.shows_threat, "at least 30% of detected scams must pass within 10 edits"
+claims.claim("at least 30% of detected scams pass within 10 edits",
+             nlp_probe.success_rate, at_least=0.3)
 curve = nlp_probe.details["success within k edits"]
 examples = nlp_probe.examples.assign(
     **{"now read as": [nlp.target_names[k] for k in nlp_probe.examples["now read as"]]})
@@ -321,7 +343,7 @@ nlp_row = apply_probe("nlp", nlp_probe)
 
 # %%
 movies = load_dataset("recommender", seed=0)
-recommender = systems.train_baseline("recommender", movies, seed=0)
+recommender = systems.train_baseline("recommender", movies, seed=info["seed"])
 print(f"baseline RMSE {recommender.evaluate(movies.X_test, movies.y_test)['rmse']:.3f}")
 tm.dataflow_figure(models["recommender"], title="Recommender: data flow, trust boundaries, "
                                                 "entry points")
@@ -336,7 +358,7 @@ display(plots.table(models["recommender"].threat_table(), caption="Threats to th
 
 # %%
 rec_probe = tm.probe_recommender_shilling(
-    recommender, movies.X_train, movies.y_train, n_fake=5, n_filler=10, seed=0,
+    recommender, movies.X_train, movies.y_train, n_fake=5, n_filler=10, seed=info["seed"],
     titles=movies.extra["titles"])
 print(rec_probe.summary())
 rd = rec_probe.details
@@ -348,8 +370,10 @@ print(f"median rank among {rd['items']:,} films: {rd['median rank before']:.0f} 
 print(f"mean predicted stars {rd['mean predicted stars before']:.2f} -> "
       f"{rd['mean predicted stars after']:.2f}; the control film rose for "
       f"{rd['control film: users whose ranking rose']:.0%} of users")
-assert rec_probe.shows_threat, "the target must rise for at least 70% of the real users"
-assert rec_probe.success_rate > rd["control film: users whose ranking rose"] + 0.2
+claims.claim("five fake accounts raise the target film for at least 70% of real users",
+             rec_probe.success_rate, at_least=0.7)
+claims.claim("the target rises for 20 points more of the users than the unattacked control film",
+             rec_probe.success_rate - rd["control film: users whose ranking rose"], at_least=0.2)
 rec_row = apply_probe("recommender", rec_probe)
 
 # %% [markdown]
@@ -361,7 +385,7 @@ rec_row = apply_probe("recommender", rec_probe)
 
 # %%
 fraud = load_dataset("fraud", seed=0)
-scorer = systems.train_baseline("fraud", fraud, seed=0)
+scorer = systems.train_baseline("fraud", fraud, seed=info["seed"])
 print(f"baseline ROC AUC {scorer.evaluate(fraud.X_test, fraud.y_test)['roc_auc']:.3f}")
 tm.dataflow_figure(models["fraud"], title="Fraud scorer: data flow, trust boundaries, "
                                           "entry points")
@@ -385,7 +409,8 @@ print(f"{fd['alerted frauds']} of {fd['frauds in test']} test frauds are alerted
       f"{fd['evaded at the full amount']:.0%} pass by waiting alone; the best single rule "
       f"{fd['best single rule (delay h, fraction)']} works for "
       f"{fd['best single rule success']:.0%}; {fd['variants valid']:.0%} of variants valid")
-assert fraud_probe.shows_threat, "at least 20% of alerted frauds must pass"
+claims.claim("waiting or paying less lets at least 20% of alerted frauds pass",
+             fraud_probe.success_rate, at_least=0.2)
 assert fd["variants valid"] == 1.0, "every attacked transaction must respect the constraints"
 display(plots.table(pd.Series(fd["success by scenario"], name="alerted frauds that pass")
                     .rename_axis("scenario").reset_index(), caption="By fraud scenario"))
@@ -394,8 +419,9 @@ fraud_row = apply_probe("fraud", fraud_probe)
 # %% [markdown]
 # Why can waiting work at all? It changes no amount, only the features computed from time:
 # the hour, whether the hour is unusual for the card, and the velocities (transactions in the
-# last day, seconds since the previous one). A burst spread over a few hours looks more like
-# ordinary use. Lab 02 attacks these features on purpose; lab 13 watches for the pattern.
+# last day, seconds since the previous one). Our hypothesis, not tested here: a burst spread
+# over a few hours looks more like ordinary use. Lab 02 attacks these features on purpose;
+# lab 13 watches for the pattern.
 #
 # ## 5 · Medical: the breast-cancer diagnosis aid
 #
@@ -404,7 +430,7 @@ fraud_row = apply_probe("fraud", fraud_probe)
 
 # %%
 medical = load_dataset("medical", seed=0)
-diagnosis = systems.train_baseline("medical", medical, seed=0)
+diagnosis = systems.train_baseline("medical", medical, seed=info["seed"])
 print(f"baseline accuracy {diagnosis.evaluate(medical.X_test, medical.y_test)['accuracy']:.3f}")
 tm.dataflow_figure(models["medical"], title="Diagnosis aid: data flow, trust boundaries, "
                                             "entry points")
@@ -420,12 +446,13 @@ display(plots.table(models["medical"].threat_table(), caption="Threats to the di
 
 # %%
 med_probe = tm.probe_medical_extraction(diagnosis, medical.X_test[:20], medical.X_test,
-                                        seed=0)
+                                        seed=info["seed"])
 print(med_probe.summary())
 print(f"largest probability difference between copy and original: "
       f"{med_probe.details['max probability difference']:.1e}")
 print(f"{med_probe.queries} queries for {med_probe.details['features']} features")
-assert med_probe.shows_threat, "d + 1 queries must rebuild a copy that agrees on >= 95%"
+claims.claim("d + 1 queries rebuild a copy that agrees with the aid on at least 95% of "
+             "test patients", med_probe.success_rate, at_least=0.95)
 med_row = apply_probe("medical", med_probe)
 
 # %% [markdown]
@@ -456,25 +483,45 @@ grade(lab01.RESIDUAL_RISK, residual_risk)
 # %% [markdown]
 # Your function now computes the register: one row per threat of the five systems, with the
 # controls in place today, highest residual risk first. Each row names the lab that treats
-# the threat.
+# the threat, and says where its likelihood comes from: a probe (one threat per system) or
+# the rubric's judgement (all the others).
+#
+# **A caveat on ranking and adding scores.** Likelihood and impact are *ordinal*: 4 means
+# "more likely than 3", not "a third more likely", and a score of 12 need not be twice as bad
+# as a 6. Ranking risks by L x I, and adding scores into a "total risk" per system (as this
+# lab does below, and as the budget exercise minimises), is a convention that makes plans
+# comparable, not a measurement; two rubrics that order every threat alike can rank the
+# totals differently (L. A. Cox, "What's wrong with risk matrices?", *Risk Analysis* 28(2),
+# 2008). Read the totals as a way to compare plans under one stated rubric, and look at the
+# individual risks before deciding.
 
 # %%
+probed = {r.threat_id for r in (image_probe, nlp_probe, rec_probe, fraud_probe, med_probe)}
 register = pd.concat([m.register(residual_fn=residual_risk) for m in models.values()],
                      ignore_index=True).sort_values(["residual", "inherent"], ascending=False,
                                                     kind="stable", ignore_index=True)
-columns = ["id", "threat", "category", "ATLAS", "OWASP", "likelihood", "impact", "inherent",
-           "applied", "residual", "residual band", "treated in"]
+register["likelihood from"] = ["probe + rule" if i in probed else "rubric (judged)"
+                               for i in register["id"]]
+columns = ["id", "threat", "category", "ATLAS", "OWASP", "likelihood", "likelihood from",
+           "impact", "inherent", "applied", "residual", "residual band", "treated in"]
 display(plots.table(register[columns].head(12), caption="Risk register, top 12 of "
                                                          f"{len(register)} (today's controls)"))
 assert (register["residual"] <= register["inherent"]).all()
 for key, validate in [("ATLAS", frameworks.validate_atlas_id),
                       ("OWASP", frameworks.validate_owasp_id)]:
-    ids = {i for cell in register[key] for i in cell.split(", ")}
+    ids = {i for cell in register[key] for i in cell.split(", ") if i}
     assert all(validate(i) == i for i in ids), f"an unknown {key} ID in the register"
-owasp_used = set(register["OWASP"].str.split(", ").explode())
+owasp_used = {i for cell in register["OWASP"] for i in cell.split(", ") if i}
+no_owasp = [t.category for m in models.values() for t in m.threats if not t.owasp]
+assert set(no_owasp) <= {"bias"}, "only a bias threat carries no OWASP ID"
+n_probed = int((register["likelihood from"] == "probe + rule").sum())
 print(f"{len(register)} threats, {register['ATLAS'].str.split(', ').explode().nunique()} "
-      f"ATLAS techniques, {len(owasp_used)} of the 10 OWASP ML Top 10 items; "
-      f"total risk {register['inherent'].sum()} -> {register['residual'].sum()} residual")
+      f"ATLAS techniques, {len(owasp_used)} of the 10 OWASP ML Top 10 items ({len(no_owasp)} "
+      f"bias threats carry none: the Top 10 has no bias item)")
+print(f"likelihoods: {n_probed} from a probe and the rule, {len(register) - n_probed} judged "
+      "with the rubric")
+print(f"sum of the L x I scores (a convention, see above): {register['inherent'].sum()} "
+      f"without controls -> {register['residual'].sum()} with today's")
 assert owasp_used == set(frameworks.OWASP_ML_TOP10), "the register covers every OWASP item"
 
 # %% [markdown]
@@ -504,7 +551,8 @@ print("NIST CSF functions used:", ", ".join(sorted(controls["NIST CSF"].unique()
 # `choose_controls(threats, controls, budget)` that returns the sorted tuple of control IDs
 # whose total cost fits the budget and that leaves the lowest total residual risk
 # (`tm.total_residual(threats, chosen_controls)` computes it; the check's cases have a
-# single best set). Greedy choices are tempting; are they right?
+# single best set). Greedy choices are tempting; are they right? (The total is a sum of
+# ordinal scores: "lowest" is lowest under this rubric's convention, see the caveat above.)
 
 # %%
 def choose_controls(threats, controls, budget):
@@ -584,8 +632,10 @@ assert len(pd.read_csv(out / "risk_register.csv")) == len(planned)
 # %% [markdown]
 # ## Cross-domain summary
 #
-# One probe per system measured the threat on the baseline; the register turned each into a
-# risk, and the plan lowered it. The defence of this lab is the plan, its cost in
+# One probe per system measured how exploitable one threat is on the baseline (with its 95%
+# Wilson interval and its evaluation set); the rule turned it into a likelihood, the register
+# into a risk, and the plan lowered the sum of the scores (a convention, not a measurement:
+# see the caveat on ordinal scores). The defence of this lab is the plan, its cost in
 # person-weeks, not accuracy: the controls are built in the labs named in the register.
 
 # %%
@@ -600,19 +650,24 @@ quality = {
 summary = pd.DataFrame([{
     "domain": r.domain, "baseline": f"{quality[r.domain][0]} {quality[r.domain][1]:.3f}",
     "probed threat": r.threat_id, "attack success": r.success_rate,
-    "likelihood judged": prior[r.domain][r.threat_id], "likelihood measured": r.likelihood,
+    "95% interval": f"{r.rate.low:.0%}-{r.rate.high:.0%}", "evaluation set": r.rate.on,
+    "likelihood judged": prior[r.domain][r.threat_id], "likelihood (probe + rule)": r.likelihood,
     "total risk": models[r.domain].register(applied=())["inherent"].sum(),
     "residual today": plans.set_index("system").loc[r.domain, "residual today"],
     "residual with plan": plans.set_index("system").loc[r.domain, "residual with plan"],
 } for r in probe_results])
-display(plots.table(summary, caption="Five systems: probe, likelihood and risk"))
-assert all(r.shows_threat for r in probe_results)
+display(plots.table(summary, caption="Five systems: probe (95% Wilson interval), likelihood "
+                                      "and the sum of risk scores"))
 fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=[
-    "attack success of each probe on the baseline", "total risk (sum of L x I)"])
+    "attack success of each probe on the baseline (95% CI)",
+    "sum of L x I scores (ordinal: a convention)"])
 fig.add_trace(go.Bar(x=summary["domain"], y=summary["attack success"], showlegend=False,
                      marker_color=[plots.DOMAIN_COLORS[d] for d in summary["domain"]],
+                     error_y=dict(type="data", symmetric=False,
+                                  array=[r.rate.high - r.rate.value for r in probe_results],
+                                  arrayminus=[r.rate.value - r.rate.low for r in probe_results]),
                      text=[f"{v:.0%}" for v in summary["attack success"]],
-                     textposition="outside"), row=1, col=1)
+                     textposition="inside"), row=1, col=1)
 fig.add_trace(go.Scatter(x=summary["domain"], y=[r.threshold for r in probe_results],
                          mode="markers", name="threshold that shows the threat",
                          marker=dict(symbol="line-ew-open", size=28, color="#2B2D42",
@@ -624,35 +679,73 @@ for name, col, color in [("no controls", "total risk", plots.COLORS["baseline"])
                          text=summary[col], textposition="outside"), row=1, col=2)
 fig.update_yaxes(tickformat=".0%", range=[0, 1.15], row=1, col=1)
 fig.update_layout(barmode="group", height=430, legend=dict(orientation="h", y=-0.15),
-                  title="Five systems: the threat measured, and the risk before and after "
-                        "the plan")
+                  title="Five systems: one threat's exploitability measured, and the summed "
+                        "risk scores before and after the plan")
 fig
 
 # %% [markdown]
 # ## Reflection
 #
-# 1. The FGSM probe flipped digits, yet the rule lowered the image evasion likelihood. Was
-#    that right? What probe would an outsider actually be able to run?
-# 2. The fraud probe only waited and paid less. Which threat does that make more urgent, and
-#    which control in the register would you fund first?
-# 3. Pick a risk whose residual score stays high after the plan. What would you tell the
-#    board: accept it, transfer it (insurance, contract), or find budget?
-#
-# **Your answers:**
+# Answer each question in its cell; the rubric in the instructor's version gives the points.
+
+# %% [markdown]
+# ### POINTS: 3
+# **1.** The FGSM probe flipped digits, yet the rule lowered the image evasion likelihood. Was
+# that right? What probe would an outsider actually be able to run?
 #
 # ### BEGIN SOLUTION
-# 1. Yes: FGSM needs the weights; a forger works black-box on paper, so the measured flip
-#    rate is an upper bound. A fairer probe is a black-box or transfer attack with a
-#    surrogate model, or physical changes (scanned strokes) as in lab 02; if that also
-#    works, raise the likelihood again.
-# 2. Evasion of the fraud scorer: fraudsters learn from declines at no cost. Velocity rules
-#    and step-up authentication (FRD-C2) also treat card testing, and constraint-aware
-#    adversarial training (FRD-C1) is built in lab 02; monitoring for spread-out bursts is
-#    lab 13's job.
-# 3. For example the medical bias risk: it needs subgroup data the vendor does not have.
-#    Accepting it needs a documented decision and a date to revisit (NIST CSF Govern);
-#    transferring it to the vendor by contract does not remove the harm to patients, so the
-#    honest answer is often to find budget or to restrict the aid's use.
+# Model answer: mostly yes. FGSM needs the weights; a forger works black-box on paper, so the
+# measured flip rate is exploitability under white-box conditions, an upper bound for an
+# outsider, and it says nothing about the forger's motive or how exposed the reader is. A
+# fairer probe is a black-box or transfer attack through a surrogate model, or physical
+# changes (scanned strokes) as in lab 02; if that also works, raise the likelihood again.
+#
+# Rubric (3 points): 1 point for saying FGSM is white-box (needs the gradients or weights) and
+# an outsider has no such access; 1 point for naming a probe an outsider can run (black-box
+# queries, a transfer attack from a surrogate, physical or printed changes); 1 point for
+# separating exploitability from likelihood (the rate says the attack works under the
+# probe's conditions; motive and exposure are judged) or for saying when the likelihood
+# should go back up.
+# ### END SOLUTION
+
+# %% [markdown]
+# ### POINTS: 3
+# **2.** The fraud probe only waited and paid less. Which threat does that make more urgent,
+# and which control in the register would you fund first?
+#
+# ### BEGIN SOLUTION
+# Model answer: evasion of the fraud scorer (FRD-T1): fraudsters learn from declines at no
+# cost, and the probe needed only the changes a fraudster controls. Velocity rules and
+# step-up authentication (FRD-C2) also treat card testing, and constraint-aware adversarial
+# training (FRD-C1) is built in lab 02; monitoring for spread-out bursts is lab 13's job.
+#
+# Rubric (3 points): 1 point for naming the evasion threat of the fraud scorer and why it
+# is cheap for the attacker (public access, feedback from every decline, only controllable
+# changes); 1 point for choosing a control from the register and linking it to the
+# mechanism (time and velocity features, alerts); 1 point for weighing its cost against the
+# budget or saying which lab builds or tests it. Any defensible control earns the points if
+# the reasoning ties it to the measured attack.
+# ### END SOLUTION
+
+# %% [markdown]
+# ### POINTS: 4
+# **3.** Pick a risk whose residual score stays high after the plan. What would you tell the
+# board: accept it, transfer it (insurance, contract), or find budget?
+#
+# ### BEGIN SOLUTION
+# Model answer: for example the medical bias risk: it needs subgroup data the vendor does not
+# have. Accepting it needs a documented decision and a date to revisit (NIST CSF Govern);
+# transferring it to the vendor by contract does not remove the harm to patients, so the
+# honest answer is often to find budget or to restrict the aid's use. The score itself is
+# ordinal: the board should hear the harm and who bears it, not only "12 of 25".
+#
+# Rubric (4 points): 1 point for picking a risk that really stays high in the planned
+# register and saying why the plan leaves it (no control within budget, or the controls do
+# not reach it); 1 point for a decision among accept, transfer, mitigate with more budget or
+# avoid (restrict the use), with its reason; 1 point for the condition that makes it
+# legitimate (a documented owner and review date for acceptance, or what a contract or
+# insurance cannot transfer, such as harm to people); 1 point for presenting the risk in
+# terms of harm rather than only its ordinal score.
 # ### END SOLUTION
 
 # %% [markdown]

@@ -67,7 +67,7 @@ def _my_threats(kind):
             ("NLP-C4", "NLP-C5")),
         "bias": Threat(
             "NLP-T6", "non-native writers get slower answers", "bias", None, (kind["predictions"],),
-            "E6", ("AML.T0048.003",), ("ML08",), 3, 3, ("NLP-C7",)),
+            "E6", ("AML.T0048.003",), (), 3, 3, ("NLP-C7",)),
         "supply_chain": Threat(
             "NLP-T7", "a poisoned dependency runs on the chat servers", "supply_chain", "X3",
             (kind["software"],), "E3", ("AML.T0010.001",), ("ML06",), 2, 5, ("NLP-C6",)),
@@ -246,7 +246,7 @@ def cnm_right_from_gaps(partial):
         "bias": lambda: Threat(
             "NLP-BIAS", "misrouting of messages written in dialect", "bias", "X4",
             (ids["predictions"], ids["personal data"]), "E6",
-            ("AML.T0048.002", "AML.T0048.003"), ("ML08",), 2, 3, ("NLP-C7", "NLP-C1")),
+            ("AML.T0048.002", "AML.T0048.003"), (), 2, 3, ("NLP-C7", "NLP-C1")),
         "supply_chain": lambda: Threat(
             "NLP-SC", "a tampered tokenizer package", "supply_chain", "X3",
             (ids["software"], ids["model weights"]), "E3", ("AML.T0010",), ("ML06", "ML10"),

@@ -24,6 +24,9 @@ def tiny_digits():
 def _check_result(r: ProbeResult, domain: str):
     assert r.domain == domain and 0.0 <= r.success_rate <= 1.0 and r.n_targets >= 1
     assert isinstance(r.shows_threat, bool) and 1 <= r.likelihood <= 5
+    assert r.rate.n == r.n_targets and r.rate.low <= r.success_rate <= r.rate.high
+    assert r.rate.successes == r.successes and r.targets in r.rate.on
+    assert r.likelihood == tm.likelihood_from_evidence(r.rate, r.access, r.white_box)
     assert domain in r.summary() and r.as_row()["threat"] == r.threat_id
 
 

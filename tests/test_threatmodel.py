@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mlsec_helpers import catalogue, frameworks
+from mlsec_helpers import catalogue, frameworks, stats
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.threatmodel import (
     Actor,
@@ -200,6 +200,40 @@ def test_optimal_controls_is_the_brute_force_optimum():
 ])
 def test_likelihood_from_evidence(rate, access, white_box, expected):
     assert tm.likelihood_from_evidence(rate, access, white_box) == expected
+
+
+@pytest.mark.parametrize(("hits", "n", "access", "white_box", "expected"), [
+    (30, 40, "public", False, 5),    # interval [0.60, 0.86] lies above 50%: +1
+    (4, 4, "public", False, 4),      # 100% of 4: interval above 50%, but fewer than 5 successes
+    (12, 20, "public", False, 4),    # 60% of 20: interval reaches below 50%, no step
+    (0, 10, "public", False, 4),     # 0 of 10: interval reaches 28%, no step down
+    (0, 40, "public", False, 3),     # 0 of 40: interval below 10%, -1
+    (1, 2, "account", False, 3),     # one or two events move nothing
+    (61, 191, "account", True, 2),   # the image probe: white-box discount only
+    (114, 114, "partner", False, 3),
+])
+def test_likelihood_from_evidence_uses_the_interval(hits, n, access, white_box, expected):
+    rate = stats.proportion(hits, n, on="test cases")
+    assert tm.likelihood_from_evidence(rate, access, white_box) == expected
+
+
+def test_likelihood_from_evidence_needs_a_proportion():
+    auc = stats.Rate(0.9, 0.8, 0.95, 100, "an AUC")
+    with pytest.raises(ValueError, match="proportion"):
+        tm.likelihood_from_evidence(auc, "public")
+
+
+def test_a_bias_threat_carries_no_owasp_id():
+    bias = _threat(category="bias", actor=None, atlas=("AML.T0048.003",), owasp=())
+    assert bias.owasp == ()
+    assert catalogue.THREAT_CATEGORIES["bias"].owasp == ()
+    with pytest.raises(ValueError, match="at least 1"):
+        _threat(owasp=())  # every other category needs one
+    m = tm.reference_model("nlp")
+    assert m.threat("NLP-T6").category == "bias" and m.threat("NLP-T6").owasp == ()
+    skewed = m.with_threat(dataclasses.replace(m.threat("NLP-T6"), owasp=("ML08",)))
+    assert ("owasp", "NLP-T6") in tm.gaps(skewed)
+    assert "expected none" in tm.describe_gaps(tm.gaps(skewed), skewed)
 
 
 def test_likelihood_from_evidence_rejects_bad_input():

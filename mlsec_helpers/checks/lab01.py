@@ -4,7 +4,8 @@
    the function several partial models (the lab's, and ones in which more is already written)
    and checks every rule of the statement: the personal-data asset is added only when there
    is none; one threat for each category with none, and only for those; each new threat's
-   OWASP IDs all fit its category and one of its ATLAS techniques does; it targets an asset
+   OWASP IDs all fit its category (a bias threat has none: the OWASP ML Top 10 2023 lists no
+   bias item) and one of its ATLAS techniques does; it targets an asset
    of the kind its category harms (:data:`TARGET_KINDS`); only a bias threat may lack an
    actor; it names one of the model's controls; nothing of the partial model is dropped or
    altered, and no control is added.
@@ -105,7 +106,7 @@ def complete_nlp_model(partial: ThreatModel) -> ThreatModel:
                "inversion", "X2", (personal, weights), "E4", ("AML.T0024.001", "AML.T0044"),
                ("ML03",), 3, 4, ("NLP-C4",)),
         Threat("NLP-T6", "messages with typos or non-native English are misrouted more often",
-               "bias", None, (kind["predictions"],), "E6", ("AML.T0048.003",), ("ML08",), 3, 3,
+               "bias", None, (kind["predictions"],), "E6", ("AML.T0048.003",), (), 3, 3,
                ("NLP-C7",)),
         Threat("NLP-T7", "malicious package or pickled pipeline runs code on the chat servers",
                "supply_chain", "X3", (kind["software"], personal), "E3",
@@ -204,9 +205,11 @@ def _mapping_problems(model: ThreatModel, threats) -> list[tuple]:
         fit = _CATEGORY_OWASP[t.category]
         wrong = [o for o in t.owasp if o not in fit]
         if wrong:
+            use = (f"use only {', '.join(fit)}" if fit else
+                   "the OWASP ML Top 10 (2023) has no item for it: leave owasp empty")
             out.append((("owasp", t.category, frozenset(wrong)),
                         f"{t.id} ({t.category}) lists {', '.join(wrong)}, which does not fit "
-                        f"its category: use only {', '.join(fit)}"))
+                        f"its category: {use}"))
         targeted = [kinds.get(a, "?") for a in t.assets]
         if not set(targeted) & set(TARGET_KINDS[t.category]):
             out.append((("targets", t.category),
@@ -374,6 +377,10 @@ def _cnm_bias_personal(partial):
     return _student(partial, edit=_only("bias", assets=("A5",)))
 
 
+def _cnm_bias_model_skewing(partial):
+    return _student(partial, edit=_only("bias", owasp=("ML08",)))
+
+
 def _cnm_replaces_given(partial):
     return _student(partial, replace=True)
 
@@ -415,6 +422,9 @@ COMPLETE_NLP_MODEL = Exercise(
                 _cnm_bias_personal,
                 "bias is harm done by the decisions: a bias threat targets the predictions "
                 "(the asset of kind 'predictions', A4)"),
+        Mistake("the bias threat mapped to OWASP ML08 (Model Skewing)", _cnm_bias_model_skewing,
+                "ML08 Model Skewing is an attacker skewing a model through its feedback data; "
+                "the OWASP ML Top 10 (2023) has no bias item, so a bias threat takes owasp=()"),
         Mistake("threats the partial model already had replaced by yours", _cnm_replaces_given,
                 "add a threat only for a category with none yet ({t.category for t in "
                 "partial.threats} lists those done) and keep the given threats as they are"),

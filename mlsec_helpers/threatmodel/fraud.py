@@ -77,7 +77,7 @@ def fraud_threat_model() -> ThreatModel:
                "X2", ("A5", "A1"), "E4", ("AML.T0024.001", "AML.T0044"), ("ML03",), 2, 4,
                ("C5",), "History features are personal data."),
         Threat("T6", "more false alarms for young or southern customers", "bias", None,
-               ("A4", "A5"), "E6", ("AML.T0048.003", "AML.T0048.002"), ("ML08",), 3, 3,
+               ("A4", "A5"), "E6", ("AML.T0048.003", "AML.T0048.002"), (), 3, 3,
                ("C7",), "The data has known age and region biases (datasheet)."),
         Threat("T7", "tampered vendor risk list or library changes the scores",
                "supply_chain", "X3", ("A6", "A1"), "E3", ("AML.T0010.002", "AML.T0010.001"),
@@ -229,6 +229,7 @@ def probe_fraud_evasion(system, data, alert_rate: float = 0.01, max_delay_hours:
         metric="alerted frauds below the alert threshold after controllable changes",
         success_rate=float(success.mean()), threshold=0.2, n_targets=len(alerted),
         queries=len(meta) * len(fractions), access=access, white_box=False, seconds=seconds,
+        targets="alerted test frauds",
         details={
             "alert threshold": threshold, "alert rate": alert_rate,
             "frauds in test": int(np.sum(data.y_test)), "alerted frauds": len(alerted),

@@ -78,7 +78,7 @@ def image_threat_model() -> ThreatModel:
                "inversion", "X4", ("A5", "A1"), "E5", ("AML.T0024.001",), ("ML03",), 1, 2,
                ("C5",), "Class prototypes, not one person's writing, are recoverable."),
         Threat("T6", "reader errs more on unusual handwriting styles", "bias", None, ("A4",),
-               "E6", ("AML.T0048.003",), ("ML08",), 3, 3, ("C6", "C2"),
+               "E6", ("AML.T0048.003",), (), 3, 3, ("C6", "C2"),
                "MNIST's writers are not the bank's customers."),
         Threat("T7", "malicious package or pre-trained checkpoint compromises training",
                "supply_chain", "X3", ("A6", "A3"), "E3", ("AML.T0010.001", "AML.T0011.000"),
@@ -146,6 +146,7 @@ def probe_image_fgsm(system, X, y, eps: float = 0.1, n: int = 200, access: str =
         metric=f"correctly read digits misread after FGSM (eps={eps})",
         success_rate=float(flipped.mean()), threshold=0.2, n_targets=int(correct.sum()),
         queries=int(correct.sum()), access=access, white_box=True, seconds=seconds,
+        targets="correctly read test digits",
         details={
             "eps": eps, "clean accuracy": float(correct.mean()),
             "accuracy under attack": float((system.predict(np.concatenate(

@@ -70,7 +70,7 @@ def medical_threat_model() -> ThreatModel:
                "X2", ("A5", "A1"), "E4", ("AML.T0024.001", "AML.T0044"), ("ML03",), 2, 4,
                ("C3",), "A partner holds the model file."),
         Threat("T6", "aid is less accurate for groups under-represented in the data", "bias",
-               None, ("A4", "A5"), "E6", ("AML.T0048.003", "AML.T0048.002"), ("ML08",), 3, 4,
+               None, ("A4", "A5"), "E6", ("AML.T0048.003", "AML.T0048.002"), (), 3, 4,
                ("C6",), "WDBC comes from one hospital in Wisconsin."),
         Threat("T7", "tampered model file shipped in a software update", "supply_chain", "X3",
                ("A3", "A6"), "E3", ("AML.T0010.003", "AML.T0011.000"), ("ML06", "ML10"), 2, 5,
@@ -138,6 +138,7 @@ def probe_medical_extraction(system, X_public, X_eval, n_queries: int | None = N
         metric=f"held-out patients the copy diagnoses like the victim ({n_queries} queries)",
         success_rate=float(agree.mean()), threshold=0.95, n_targets=len(X_eval),
         queries=n_queries, access=access, white_box=False, seconds=seconds,
+        targets="test patients",
         details={"max probability difference": float(np.abs(copy_p - victim_p).max()),
                  "features": d, "unsaturated answers": int(keep.sum())},
     )

@@ -439,7 +439,10 @@ class Threat:
     ``category`` is a key of :data:`THREAT_CATEGORIES` and gives the lab that treats it.
     ``actor`` is an actor ID of the model, or ``None`` for a harm without an adversary (bias).
     ``atlas`` must hold at least one catalogued MITRE ATLAS technique and ``owasp`` at least one
-    OWASP ML Top 10 (2023) ID; :func:`gaps` reports an OWASP ID that does not fit the category.
+    OWASP ML Top 10 (2023) ID, except for a bias threat: the OWASP ML Top 10 (2023) has no bias
+    item (its ML08 "Model Skewing" is an attacker skewing a model through its feedback data, not
+    unfairness), so a bias threat carries none. :func:`gaps` reports an OWASP ID that does not
+    fit the category.
     ``likelihood`` and ``impact`` are 1-5 (:data:`LIKELIHOOD`, :data:`IMPACT`). ``controls``
     names the model's controls that treat this threat.
 
@@ -471,8 +474,10 @@ class Threat:
         _check_id(self.entry_point, f"threat {self.id}: entry_point")
         _set(self, "atlas", _canon_ids(self.atlas, frameworks.validate_atlas_id,
                                        f"threat {self.id}: atlas", min_len=1))
+        # A category the OWASP ML Top 10 (2023) does not list (bias) needs no OWASP ID.
+        needs_owasp = bool(THREAT_CATEGORIES[self.category].owasp)
         _set(self, "owasp", _canon_ids(self.owasp, frameworks.validate_owasp_id,
-                                       f"threat {self.id}: owasp", min_len=1))
+                                       f"threat {self.id}: owasp", min_len=int(needs_owasp)))
         _set(self, "likelihood", check_likelihood(self.likelihood,
                                                    f"threat {self.id}: likelihood"))
         _set(self, "impact", check_impact(self.impact, f"threat {self.id}: impact"))
@@ -698,24 +703,46 @@ def optimal_controls(threats: Sequence[Threat], controls: Sequence[Control], bud
     return best[2] if best else ()
 
 
-def likelihood_from_evidence(success_rate: float, access: str, white_box: bool = False) -> int:
+def likelihood_from_evidence(success_rate, access: str, white_box: bool = False) -> int:
     """A likelihood (1-5) argued from a measurement, by the course's rule.
 
-    Start from the base likelihood of the access the attack needs (:data:`ACCESS_LEVELS`:
-    public 4, account 3, partner/insider/supplier 2); add 1 when the probe succeeded in at least
-    half the cases, take 1 off when it succeeded in fewer than 10%; take 1 off when the probe
-    needed the model itself (``white_box``: a measurement an outsider cannot repeat as is);
-    keep the result within 1-5.
+    A probe's success rate measures *exploitability under the probe's conditions* (this model,
+    these inputs, this budget), not likelihood: how likely an attack is also depends on who has
+    a motive and how exposed the entry point is. The rule combines the two parts it can see:
+    exposure, as the base likelihood of the access the attack needs (:data:`ACCESS_LEVELS`:
+    public 4, account 3, partner/insider/supplier 2); and exploitability, which moves it by one
+    step. It assumes the actor who has that access has a motive (the model's actors say
+    which); motive itself is judged, not measured.
+
+    ``success_rate`` is a :class:`~mlsec_helpers.stats.Rate` (a proportion with its Wilson
+    interval, as :attr:`ProbeResult.rate` gives): add 1 when the interval's lower end is at
+    least 50% and at least 5 attacks succeeded; take 1 off when its upper end is below 10%
+    (which takes at least 35 cases); so no step rests on one or two events. A bare number is
+    read as a point estimate (>= 0.5 adds 1, < 0.1 takes 1 off), for a quick what-if only.
+    Then take 1 off when the probe needed the model itself (``white_box``: a measurement an
+    outsider cannot repeat as is); keep the result within 1-5.
 
     Introduced in lab 01 (Threat modelling).
     """
-    success_rate = check_number(success_rate, "success_rate", low=0.0, high=1.0)
+    from ..stats import Rate
+
     access = canonical_name(access, tuple(ACCESS_LEVELS), "access level")
     value = ACCESS_LEVELS[access][0]
-    if success_rate >= 0.5:
-        value += 1
-    elif success_rate < 0.1:
-        value -= 1
+    if isinstance(success_rate, Rate):
+        k = success_rate.successes
+        if k is None:
+            raise ValueError("likelihood_from_evidence needs a proportion (stats.proportion), "
+                             "not an AUC")
+        if success_rate.low >= 0.5 and k >= 5:
+            value += 1
+        elif success_rate.high < 0.1:
+            value -= 1
+    else:
+        success_rate = check_number(success_rate, "success_rate", low=0.0, high=1.0)
+        if success_rate >= 0.5:
+            value += 1
+        elif success_rate < 0.1:
+            value -= 1
     if white_box:
         value -= 1
     return int(min(5, max(1, value)))
@@ -970,7 +997,8 @@ def gaps(model: ThreatModel, categories: Iterable[str] | None = None,
 
     Kinds: ``"category"`` (a threat category of the course with no threat), ``"asset kind"``
     (a required asset kind with no asset), ``"untargeted asset"`` (an asset no threat
-    targets), ``"owasp"`` (a threat whose OWASP IDs include none of its category's),
+    targets), ``"owasp"`` (a threat whose OWASP IDs include none of its category's, or a bias
+    threat with an OWASP ID: the OWASP ML Top 10 2023 has no bias item),
     ``"atlas"`` (a threat whose ATLAS techniques include none of its category's usual
     techniques, or a sub-technique of one), ``"no control"`` (a threat that no control
     treats) and ``"actor kind"`` (an actor kind of :data:`ACTOR_KINDS` absent from the model).
@@ -994,8 +1022,8 @@ def gaps(model: ThreatModel, categories: Iterable[str] | None = None,
     out += [("actor kind", k) for k in ACTOR_KINDS if k not in actor_kinds]
     for t in model.threats:
         cat = THREAT_CATEGORIES[t.category]
-        if not set(t.owasp) & set(cat.owasp):
-            out.append(("owasp", t.id))
+        if (not set(t.owasp) & set(cat.owasp)) if cat.owasp else bool(t.owasp):
+            out.append(("owasp", t.id))  # none of its category's, or any for bias (none fits)
         usual = set(cat.atlas)
         if not any(a in usual or frameworks.ATLAS_TECHNIQUES[a].parent in usual
                    for a in t.atlas):
@@ -1029,7 +1057,9 @@ def describe_gaps(found: Sequence[tuple[str, str]], model: ThreatModel | None = 
         if kind == "owasp" and model is not None:
             items = [f"{i} ({model.threat(i).category}: expected one of "
                      f"{', '.join(THREAT_CATEGORIES[model.threat(i).category].owasp)})"
-                     for i in items]
+                     if THREAT_CATEGORIES[model.threat(i).category].owasp else
+                     f"{i} ({model.threat(i).category}: expected none, the OWASP ML Top 10 "
+                     "2023 has no item for it)" for i in items]
         parts.append(f"{title}: {', '.join(items)}")
     return "; ".join(parts)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..catalogue import THREAT_CATEGORIES
+from ..stats import Rate, proportion
 from .model import likelihood_from_evidence
 
 __all__ = ["ProbeResult", "probes_table"]
@@ -20,9 +21,11 @@ __all__ = ["ProbeResult", "probes_table"]
 class ProbeResult:
     """What a probe measured: the success rate of a cheap attack and the evidence around it.
 
-    The probe *shows the threat* when ``success_rate`` reaches ``threshold``; ``access`` and
+    The probe *shows the threat* when ``success_rate`` reaches ``threshold``. The success rate
+    measures exploitability under the probe's conditions, not likelihood; :attr:`rate` gives it
+    with its Wilson interval on the ``n_targets`` ``targets``, and the interval, ``access`` and
     ``white_box`` feed :attr:`likelihood` (the course's rule,
-    :func:`~mlsec_helpers.threatmodel.likelihood_from_evidence`).
+    :func:`~mlsec_helpers.threatmodel.likelihood_from_evidence`, which adds exposure).
 
     Introduced in lab 01 (Threat modelling).
     """
@@ -57,6 +60,19 @@ class ProbeResult:
     """The other measured numbers, by name."""
     examples: pd.DataFrame | None = None
     """A few attacked inputs (or ``None``)."""
+    targets: str = "targets"
+    """What the targets are, in words (``"correctly read test digits"``): the evaluation set."""
+
+    @property
+    def successes(self) -> int:
+        """How many targets the attack succeeded on."""
+        return int(round(self.success_rate * self.n_targets))
+
+    @property
+    def rate(self) -> Rate:
+        """The success rate with its Wilson interval, on ``n_targets`` ``targets``."""
+        return proportion(self.successes, self.n_targets,
+                          on=f"{self.n_targets} {self.targets}")
 
     @property
     def shows_threat(self) -> bool:
@@ -66,13 +82,14 @@ class ProbeResult:
     @property
     def likelihood(self) -> int:
         """The likelihood (1-5) the course's rule gives this measurement."""
-        return likelihood_from_evidence(self.success_rate, self.access, self.white_box)
+        return likelihood_from_evidence(self.rate, self.access, self.white_box)
 
     def summary(self) -> str:
         """One sentence: what was measured, and whether it shows the threat."""
         verdict = "shows the threat" if self.shows_threat else "does NOT show the threat"
-        return (f"[{self.domain}] {self.metric}: {self.success_rate:.1%} of {self.n_targets} "
-                f"targets ({self.queries:,} queries, {self.seconds:.1f} s) -> {verdict} "
+        r = self.rate
+        return (f"[{self.domain}] {self.metric}: {r:.1%} on {r.on} ({self.queries:,} "
+                f"queries, {self.seconds:.1f} s) -> {verdict} "
                 f"(threshold {self.threshold:.0%}); likelihood {self.likelihood} "
                 f"({self.access} access{', white-box' if self.white_box else ''})")
 
@@ -82,6 +99,7 @@ class ProbeResult:
             "domain": self.domain, "threat": self.threat_id,
             "category": THREAT_CATEGORIES[self.category].name, "ATLAS": self.technique,
             "probe": self.question, "metric": self.metric, "success rate": self.success_rate,
+            "95% interval": f"{self.rate.low:.3f}-{self.rate.high:.3f}",
             "targets": self.n_targets, "queries": self.queries, "access": self.access,
             "white-box": self.white_box, "shows threat": self.shows_threat,
             "likelihood": self.likelihood, "seconds": round(self.seconds, 2),
