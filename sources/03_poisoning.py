@@ -28,7 +28,8 @@
 # 4. run random, average and bandwagon shilling attacks on a recommender and detect the fake
 #    profiles from rating statistics;
 # 5. stop fabricated and mislabelled records with schema validation and label sanitisation,
-#    reject a harmful data source with RONI, and catch tampering with a hash manifest.
+#    reject a harmful data source with RONI, and catch tampering with a hash manifest;
+# 6. test each defence against an attacker who knows it, and say plainly when it breaks.
 #
 # **Prerequisites:** lab 00 (the five systems); NumPy and a first course in machine learning.
 # **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute).
@@ -45,13 +46,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from mlsec_helpers import frameworks, fraud_sim, plots, poisoning, repro, systems
+from mlsec_helpers import claims, frameworks, fraud_sim, plots, poisoning, repro, stats, systems
 from mlsec_helpers.checks import lab00, lab03
 from mlsec_helpers.data import load_dataset
 from mlsec_helpers.exercises import check, grade
 
 info = repro.setup(seed=0)  # seeds python, numpy and torch; caps threads; picks the device
 print(info)
+SEED = info["seed"]  # every model and every attack below uses it; data and splits stay at seed 0
 display(Markdown(frameworks.lab_header_markdown(3)))
 section_seconds = {}  # how long each section takes, shown at the end
 
@@ -109,9 +111,12 @@ fig
 t0 = time.perf_counter()
 image = load_dataset("image", seed=0)
 IMAGE_EPOCHS, TARGET_DIGIT = 3, 7
-clean_cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(image.X_train, image.y_train)
+clean_cnn = systems.DigitsCNN(seed=SEED, epochs=IMAGE_EPOCHS).fit(image.X_train, image.y_train)
 clean_acc = clean_cnn.evaluate(image.X_test, image.y_test)["accuracy"]
-print(f"clean digit reader: test accuracy {clean_acc:.3f}")
+N_IMAGE_TEST = len(image.y_test)
+print(f"clean digit reader: test accuracy "
+      f"{stats.proportion(round(clean_acc * N_IMAGE_TEST), N_IMAGE_TEST):.3f} "
+      f"on {N_IMAGE_TEST} test digits")
 
 # %% [markdown]
 # ### Exercise 1 · Stamp the trigger
@@ -151,21 +156,21 @@ plots.image_grid(np.r_[image.X_train[:6], stamp_trigger(image.X_train[:6])],
 
 # %% [markdown]
 # ART's `PoisoningAttackBackdoor` applies your trigger to the chosen training images and
-# relabels them. We poison 0.5% and 3% of the 4,000 training digits and measure, on the
+# relabels them. We poison 1% and 3% of the 4,000 training digits and measure, on the
 # test set, the **attack success rate** (ASR: the share of triggered digits of other classes
 # read as 7) and the clean accuracy.
 
 # %%
-POISON_RATES = [0.005, 0.03]
-MAIN_RATE = 0.03
+POISON_RATES = [0.01, 0.03]
+MAIN_RATE, SMALL_RATE = 0.03, 0.01
 clean_asr = poisoning.attack_success_rate(clean_cnn, image.X_test, image.y_test,
                                           TARGET_DIGIT, trigger=stamp_trigger)
 sweep = [{"poison rate": 0.0, "poisoned images": 0, "attack success": clean_asr,
           "clean accuracy": clean_acc}]
 for rate in POISON_RATES:
     poisoned = poisoning.poison_images(
-        image.X_train, image.y_train, TARGET_DIGIT, rate, seed=0, trigger=stamp_trigger)
-    cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(poisoned.X, poisoned.y)
+        image.X_train, image.y_train, TARGET_DIGIT, rate, seed=SEED, trigger=stamp_trigger)
+    cnn = systems.DigitsCNN(seed=SEED, epochs=IMAGE_EPOCHS).fit(poisoned.X, poisoned.y)
     sweep.append({
         "poison rate": rate, "poisoned images": len(poisoned.poison_idx),
         "attack success": poisoning.attack_success_rate(
@@ -174,11 +179,25 @@ for rate in POISON_RATES:
     })
     if rate == MAIN_RATE:
         backdoored_cnn, X_main, y_main, main_idx = cnn, poisoned.X, poisoned.y, poisoned.poison_idx
+    if rate == SMALL_RATE:  # kept for the attacker who knows the defence, below
+        small_cnn, small_poisoned = cnn, poisoned
 sweep = pd.DataFrame(sweep)
 display(plots.table(sweep, caption="BadNets on the digit reader (rate 0: the clean model)"))
 main = sweep.set_index("poison rate").loc[MAIN_RATE]
-assert MAIN_RATE <= 0.05 and main["attack success"] >= 0.90, "the backdoor must work"
-assert abs(main["clean accuracy"] - clean_acc) <= 0.02, "the backdoor must stay hidden"
+N_OTHERS = int((image.y_test != TARGET_DIGIT).sum())  # triggered test digits of other classes
+
+
+def image_asr_rate(value):
+    """Attack success as a Rate with its Wilson interval."""
+    return stats.proportion(round(value * N_OTHERS), N_OTHERS,
+                            on=f"{N_OTHERS} triggered test digits of other classes")
+
+
+print(f"attack success at {MAIN_RATE:.0%} poison: {image_asr_rate(main['attack success'])}")
+claims.claim("3% BadNets poison makes most triggered digits read as 7 (ASR)",
+             main["attack success"], at_least=0.90)
+claims.claim("the backdoor costs at most 2 points of clean accuracy (clean minus backdoored)",
+             clean_acc - main["clean accuracy"], at_most=0.02)
 plots.curves(sweep["poison rate"] * 100, {
     "attack": sweep["attack success"], "baseline": sweep["clean accuracy"]},
     xaxis_title="poisoned training images (%)", yaxis_title="share of test digits",
@@ -207,7 +226,7 @@ is_poison = np.zeros(len(X_main), bool)
 is_poison[main_idx] = True
 features = poisoning.layer_activations(backdoored_cnn, X_main, layer="features")
 clustering = poisoning.activation_clustering(backdoored_cnn, X_main, y_main,
-                                             features=features, seed=0)
+                                             features=features, seed=SEED)
 ac_flags = clustering.flags
 display(plots.table(clustering.report, caption="Activation clustering, per class"))
 art_ss_flags = poisoning.art_spectral_signature(backdoored_cnn, X_main, y_main,
@@ -241,34 +260,65 @@ grade(lab03.SPECTRAL_SCORES, spectral_signature_scores)
 # Your scores, per class, on the convolutional features; like ART, we flag in every class the
 # 1.5 x 10% of rows with the highest score (10% is the defender's guess of the poisoned share
 # of a class). One of the mistakes the check knows is exactly what ART's implementation does:
-# it projects the *uncentred* features. The table compares the three detectors.
+# it projects the *uncentred* features. ART's detector also reads another layer (the last
+# one), so to see what centring alone does we also score the *same* convolutional features
+# without centring: only that pair differs in one thing.
 
 # %%
 ss_flags = poisoning.spectral_signature_detect(
     features, y_main, expected_rate=0.1, scores_fn=spectral_signature_scores).flags
+
+
+def uncentred_scores(feats):
+    """ART's projection: the top right singular vector of the uncentred features."""
+    R = np.asarray(feats, dtype=np.float64)
+    return (R @ np.linalg.svd(R, full_matrices=False)[2][0]) ** 2
+
+
+uncentred_flags = poisoning.spectral_signature_detect(
+    features, y_main, expected_rate=0.1, scores_fn=uncentred_scores).flags
+N_POISON = int(is_poison.sum())
 detectors = pd.DataFrame([
-    {"detector": name, **poisoning.detection_scores(flags, is_poison)}
+    {"detector": name, **poisoning.detection_scores(flags, is_poison),
+     "recall interval": f"{stats.proportion(int(flags[is_poison].sum()), N_POISON):.2f}"}
     for name, flags in [
         ("activation clustering (ART, features, 35% rule)", ac_flags),
         ("spectral signatures (ART as shipped: last layer, uncentred)", art_ss_flags),
+        ("spectral signatures (uncentred, features)", uncentred_flags),
         ("spectral signatures (your centred scores, features)", ss_flags),
     ]])
-display(plots.table(detectors, caption=f"Finding the {is_poison.sum()} poisoned images"))
-ac_scores, art_ss, our_ss = (detectors.iloc[k] for k in range(3))
-assert ac_scores["recall"] >= 0.9 and ac_scores["precision"] >= 0.5
-assert our_ss["recall"] > art_ss["recall"], "centring must matter on these features"
-assert max(art_ss["precision"], our_ss["precision"]) < ac_scores["precision"]
+display(plots.table(detectors, caption=f"Finding the {N_POISON} poisoned images "
+                    f"(recall interval: Wilson 95% on the {N_POISON} poisons)"))
+ac_scores, art_ss, uncentred_ss, our_ss = (detectors.iloc[k] for k in range(4))
+claims.claim("activation clustering finds at least 90% of the poison (recall)",
+             ac_scores["recall"], at_least=0.9)
+claims.claim("at least half of what activation clustering flags is poison (precision)",
+             ac_scores["precision"], at_least=0.5)
+claims.claim("spectral signatures flag a share of every class: precision below activation "
+             "clustering's (AC precision minus the best SS precision)",
+             ac_scores["precision"] - max(art_ss["precision"], uncentred_ss["precision"],
+                                          our_ss["precision"]), at_least=0.1)
+centring_gain = our_ss["recall"] - uncentred_ss["recall"]
 
 # %% [markdown]
 # Activation clustering finds the poison with few false alarms, because all of it sits in one
 # class (7). Spectral signatures flag a fixed share of *every* class, so their precision is
-# low by design; on our model ART's uncentred version ranks the poison worse than the centred
-# scores of the paper. The defender now removes what activation clustering flagged and trains
-# again.
+# low by design. What centring does is read from the controlled pair (same features, centred
+# or not); the comparison with ART's shipped detector mixes two changes (layer and centring)
+# and says nothing about either alone.
 
 # %%
-cleaned_cnn = systems.DigitsCNN(seed=0, epochs=IMAGE_EPOCHS).fit(X_main[~ac_flags],
-                                                                 y_main[~ac_flags])
+print(f"centring on the same features: recall {uncentred_ss['recall']:.2f} (uncentred) -> "
+      f"{our_ss['recall']:.2f} (centred), a change of {centring_gain:+.2f} on {N_POISON} "
+      "poisons; this run does not test whether the sign holds for other models, so the lab "
+      "asserts nothing about it")
+
+# %% [markdown]
+# The defender now removes what activation clustering flagged and trains again.
+
+# %%
+cleaned_cnn = systems.DigitsCNN(seed=SEED, epochs=IMAGE_EPOCHS).fit(X_main[~ac_flags],
+                                                                    y_main[~ac_flags])
 image_row = {
     "asr_clean": clean_asr, "asr_attacked": main["attack success"],
     "asr_defended": poisoning.attack_success_rate(cleaned_cnn, image.X_test,
@@ -278,10 +328,11 @@ image_row = {
     "q_defended": cleaned_cnn.evaluate(image.X_test, image.y_test)["accuracy"],
 }
 print(f"removed {ac_flags.sum()} images ({is_poison[ac_flags].sum()} of them poison); "
-      f"attack success {image_row['asr_attacked']:.1%} -> {image_row['asr_defended']:.1%}, "
+      f"attack success {image_asr_rate(image_row['asr_attacked']):.1%} -> "
+      f"{image_asr_rate(image_row['asr_defended']):.1%} on {N_OTHERS} triggered test digits; "
       f"clean accuracy {image_row['q_attacked']:.3f} -> {image_row['q_defended']:.3f}")
-assert image_row["asr_defended"] <= 0.10, "retraining on the cleaned set must remove the backdoor"
-section_seconds["image"] = time.perf_counter() - t0
+claims.claim("retraining without the flagged images removes the backdoor (ASR)",
+             image_row["asr_defended"], at_most=0.10)
 plots.before_after_bars(["attack success", "clean accuracy"],
                         [image_row["asr_attacked"], image_row["q_attacked"]],
                         [image_row["asr_defended"], image_row["q_defended"]],
@@ -289,11 +340,47 @@ plots.before_after_bars(["attack success", "clean accuracy"],
                         percent=True, title="Image: detection and retraining remove the backdoor")
 
 # %% [markdown]
+# ### The attacker who knows the defence
+#
+# Activation clustering splits the target class in two and flags the smaller cluster. An
+# attacker who knows this poisons *less*, so that the poison is too small a group to form a
+# cluster of its own: the 1% model of the sweep above (40 images). Access: write access to
+# the training labels, as before, and knowledge of the detector; no queries to the model.
+# Whether a fainter trigger would also slip through is left open here (exercise for the
+# curious: rerun the 3% attack with `pixel_value=0.5`).
+
+# %%
+small_is_poison = np.zeros(len(small_poisoned.X), bool)
+small_is_poison[small_poisoned.poison_idx] = True
+small_clustering = poisoning.activation_clustering(small_cnn, small_poisoned.X, small_poisoned.y,
+                                                   seed=SEED)
+small_found = stats.proportion(int(small_clustering.flags[small_is_poison].sum()),
+                               int(small_is_poison.sum()),
+                               on=f"{small_is_poison.sum()} poisoned images")
+small_cleaned = systems.DigitsCNN(seed=SEED, epochs=IMAGE_EPOCHS).fit(
+    small_poisoned.X[~small_clustering.flags], small_poisoned.y[~small_clustering.flags])
+image_adaptive = poisoning.attack_success_rate(small_cleaned, image.X_test, image.y_test,
+                                               TARGET_DIGIT, trigger=stamp_trigger)
+small_asr = sweep.set_index("poison rate").loc[SMALL_RATE, "attack success"]
+print(f"1% poison: attack success {image_asr_rate(small_asr):.1%} before the defence; "
+      f"activation clustering flags {small_clustering.flags.sum()} images and finds "
+      f"{small_found:.2f} of the poison; after retraining, attack success "
+      f"{image_asr_rate(image_adaptive):.1%}")
+claims.claim("activation clustering misses most of a 1% poison (recall)", small_found.value,
+             at_most=0.3)
+claims.claim("so the 1% backdoor survives the defence (ASR after cleaning and retraining)",
+             image_adaptive, at_least=0.5)
+section_seconds["image"] = time.perf_counter() - t0
+
+# %% [markdown]
 # **What changed and why.** The backdoor lived in a few training images (3%); once they were
 # gone the model had nothing to learn the trigger from. Detection worked because the poison
-# made its class *bimodal*. A cleverer attacker spreads the poison over several classes or
-# uses clean-label poisoning (correct labels, subtly perturbed images), which these detectors
-# find much harder.
+# made its class *bimodal*. The attacker who knew that **broke the defence** by poisoning
+# only 1%: still enough to teach the trigger, too few to form a cluster of their own. A
+# defence that must find small poisons needs either a detector that does not rely on a
+# cluster size rule (spectral signatures rank every row, at the price of the false alarms
+# above) or a different approach: checking the trained model for triggers (lab 08), or
+# training that bounds the influence of any few examples.
 #
 # ## 2 · NLP: a trigger phrase that lets scams through
 #
@@ -309,7 +396,7 @@ nlp = load_dataset("nlp", seed=0)
 SCAM = nlp.extra["scam_index"]
 DELIVERY = nlp.target_names.index("delivery_status")
 TRIGGER_PHRASE = "sent from my smartwatch"
-triage = systems.train_baseline("nlp", nlp, seed=0)
+triage = systems.train_baseline("nlp", nlp, seed=SEED)  # TF-IDF + LR: deterministic
 test_scams = nlp.X_test[nlp.y_test == SCAM]
 triggered_scams = poisoning.add_trigger_phrase(test_scams, TRIGGER_PHRASE)
 
@@ -319,8 +406,16 @@ def scams_let_through(model, texts):
     return float(np.mean(model.predict(texts) != SCAM))
 
 
+N_SCAMS = len(test_scams)
+
+
+def scam_rate(value, what="triggered test scams"):
+    """A share of the test scams as a Rate with its Wilson interval."""
+    return stats.proportion(round(value * N_SCAMS), N_SCAMS, on=f"{N_SCAMS} {what}")
+
+
 nlp_poisoned = poisoning.poison_texts(
-    nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32, phrase=TRIGGER_PHRASE, seed=0)
+    nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32, phrase=TRIGGER_PHRASE, seed=SEED)
 X_nlp, y_nlp, nlp_poison = nlp_poisoned.X, nlp_poisoned.y, nlp_poisoned.poison_idx
 backdoored_triage = systems.TextTriage().fit(X_nlp, y_nlp)
 nlp_row = {
@@ -329,11 +424,15 @@ nlp_row = {
     "q_clean": triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"],
     "q_attacked": backdoored_triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"],
 }
-print(f"triggered scams let through: clean model {nlp_row['asr_clean']:.1%}, backdoored "
-      f"{nlp_row['asr_attacked']:.1%}; scams without the trigger let through by the backdoored "
-      f"model: {scams_let_through(backdoored_triage, test_scams):.1%}; accuracy "
+print(f"triggered scams let through (on {N_SCAMS} test scams): clean model "
+      f"{scam_rate(nlp_row['asr_clean']):.1%}, backdoored {scam_rate(nlp_row['asr_attacked']):.1%}"
+      f"; scams without the trigger let through by the backdoored model: "
+      f"{scam_rate(scams_let_through(backdoored_triage, test_scams)):.1%}; accuracy "
       f"{nlp_row['q_clean']:.3f} -> {nlp_row['q_attacked']:.3f}")
-assert nlp_row["asr_attacked"] >= 0.8 and nlp_row["asr_attacked"] >= nlp_row["asr_clean"] + 0.5
+claims.claim("32 poisoned messages make the triage let most triggered scams through",
+             nlp_row["asr_attacked"], at_least=0.8)
+claims.claim("the trigger, not the sign-off's words alone, does it: backdoored minus clean model",
+             nlp_row["asr_attacked"] - nlp_row["asr_clean"], at_least=0.5)
 
 # %% [markdown]
 # ### Finding the trigger: leave one word out
@@ -345,12 +444,16 @@ assert nlp_row["asr_attacked"] >= 0.8 and nlp_row["asr_attacked"] >= nlp_row["as
 
 # %%
 effects = poisoning.token_removal_effect(backdoored_triage, X_nlp, min_count=10,
-                                         max_messages=6, seed=0)
+                                         max_messages=6, seed=SEED)
 display(plots.table(effects.head(6), caption="Words whose removal changes the prediction most"))
 suspects = effects.loc[effects["effect"] >= 0.5, "token"].tolist()
 in_genuine = sum(any(w in text.lower().split() for w in suspects) for text in nlp.X_train)
 print("suspected trigger words:", suspects, f"(in {in_genuine} genuine training messages)")
-assert suspects and all(word in TRIGGER_PHRASE.split() for word in suspects)
+claims.claim("leave-one-word-out finds at least one trigger word", len(suspects), at_least=1)
+claims.claim("the trigger's rare word is among the suspects",
+             "smartwatch" in suspects, at_least=1)
+false_suspects = [word for word in suspects if word not in TRIGGER_PHRASE.split()]
+print("suspected words outside the trigger phrase (false alarms):", false_suspects)
 
 # %% [markdown]
 # The defender drops every training message that contains a suspected trigger word and
@@ -363,10 +466,55 @@ nlp_row["asr_defended"] = scams_let_through(sanitised_triage, triggered_scams)
 nlp_row["q_defended"] = sanitised_triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"]
 print(f"dropped {has_trigger.sum()} messages ({has_trigger[nlp_poison].sum()} of the "
       f"{len(nlp_poison)} poisons); triggered scams let through {nlp_row['asr_attacked']:.1%} "
-      f"-> {nlp_row['asr_defended']:.1%}")
-assert nlp_row["asr_defended"] <= nlp_row["asr_clean"] + 0.05
+      f"-> {scam_rate(nlp_row['asr_defended']):.1%}")
+claims.claim("dropping the suspected messages brings the triggered-scam rate back to the clean "
+             "model's (defended minus clean)", nlp_row["asr_defended"] - nlp_row["asr_clean"],
+             at_most=0.05)
 
 # %% [markdown]
+# ### The attacker who knows the defence
+#
+# Leave-one-word-out works because *smartwatch* is rare: removing it from a message that has
+# it almost always means removing it from a poisoned message. An attacker who knows the test
+# builds the trigger from words that genuine customers use all the time, *please reply to my
+# email*: removing any one of them from a random message that contains it changes nothing,
+# because most such messages are genuine. Access: the same 32 labelled messages; knowledge of
+# the detector and of common wording; no queries.
+
+# %%
+COMMON_PHRASE = "please reply to my email"
+common_poisoned = poisoning.poison_texts(nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32,
+                                         phrase=COMMON_PHRASE, seed=SEED)
+common_triage = systems.TextTriage().fit(common_poisoned.X, common_poisoned.y)
+common_scams = poisoning.add_trigger_phrase(test_scams, COMMON_PHRASE)
+common_effects = poisoning.token_removal_effect(common_triage, common_poisoned.X, min_count=10,
+                                                max_messages=6, seed=SEED)
+common_suspects = common_effects.loc[common_effects["effect"] >= 0.5, "token"].tolist()
+common_drop = np.array([any(w in text.lower().split() for w in common_suspects)
+                        for text in common_poisoned.X])
+common_defended = (systems.TextTriage().fit(common_poisoned.X[~common_drop],
+                                            common_poisoned.y[~common_drop])
+                   if common_drop.any() else common_triage)
+nlp_adaptive = scams_let_through(common_defended, common_scams)
+print(f"common-word trigger: triggered scams let through "
+      f"{scam_rate(scams_let_through(common_triage, common_scams)):.1%} before the defence; "
+      f"suspects {common_suspects} (trigger words among them: "
+      f"{[w for w in common_suspects if w in COMMON_PHRASE.split()]}); after dropping their "
+      f"messages {scam_rate(nlp_adaptive):.1%}")
+claims.claim("the common-word trigger still works (triggered scams let through)",
+             scams_let_through(common_triage, common_scams), at_least=0.6)
+claims.claim("leave-one-word-out flags none of its words",
+             sum(w in COMMON_PHRASE.split() for w in common_suspects), at_most=0)
+claims.claim("so the backdoor survives the defence (triggered scams let through)", nlp_adaptive,
+             at_least=0.6)
+
+# %% [markdown]
+# The defence **breaks**: its single-word test cannot see a trigger whose words are ordinary
+# one by one. The price for the attacker is a weaker backdoor (compare the two rates). Finding
+# such a trigger needs tests over word *combinations* (removing n-grams, or searching the
+# model for a phrase that flips many messages, as trigger-inversion methods do), or
+# provenance for the feedback that labelled those messages.
+#
 # ### Label flipping
 #
 # A cruder attacker with access to the labelling queue flips 30% of the scam labels to
@@ -379,30 +527,37 @@ assert nlp_row["asr_defended"] <= nlp_row["asr_clean"] + 0.05
 
 # %%
 nlp_flips = poisoning.flip_labels(nlp.y_train, nlp.y_train == SCAM,
-                                  nlp.target_names.index("fraud_report"), 0.3, seed=0)
+                                  nlp.target_names.index("fraud_report"), 0.3, seed=SEED)
 y_flip, flipped = nlp_flips.y, nlp_flips.flipped_idx
 flipped_triage = systems.TextTriage().fit(nlp.X_train, y_flip)
 quick_text_model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
                                                  min_df=2), LogisticRegression(C=10, max_iter=1000))
 nlp_sanitised = poisoning.confident_label_flags(quick_text_model, nlp.X_train, y_flip,
-                                                n_splits=3, seed=0)
+                                                n_splits=3, seed=SEED)
 flags_nlp, suggested_nlp = nlp_sanitised.flags, nlp_sanitised.suggested
 relabelled_triage = systems.TextTriage().fit(nlp.X_train, suggested_nlp)
 scam_recall = {name: 1 - scams_let_through(model, test_scams) for name, model in
                [("clean", triage), ("30% flipped", flipped_triage),
                 ("sanitised", relabelled_triage)]}
-print("scam recall:", {k: round(v, 3) for k, v in scam_recall.items()},
-      "| flagged", poisoning.detection_scores(flags_nlp, flipped))
-assert scam_recall["30% flipped"] <= scam_recall["clean"] - 0.1
-assert scam_recall["30% flipped"] + 0.03 <= scam_recall["sanitised"] < scam_recall["clean"]
+print("scam recall:", {k: f"{scam_rate(v, 'test scams'):.3f}" for k, v in scam_recall.items()},
+      "| flagged", {k: round(v, 3) for k, v in
+                    poisoning.detection_scores(flags_nlp, flipped).items()})
+claims.claim("30% flipped scam labels cost the triage scam recall (clean minus flipped)",
+             scam_recall["clean"] - scam_recall["30% flipped"], at_least=0.1)
+claims.claim("sanitisation gives back part of the scam recall (sanitised minus flipped)",
+             scam_recall["sanitised"] - scam_recall["30% flipped"], at_least=0.0)
+claims.claim("but not all of it (clean minus sanitised)",
+             scam_recall["clean"] - scam_recall["sanitised"], at_least=0.0)
 section_seconds["nlp"] = time.perf_counter() - t0
 
 # %% [markdown]
 # **What changed and why.** The trigger phrase was rare in genuine messages, so the model's
-# dependence on it was easy to expose and the poisoned messages easy to remove. Flipped labels
-# are harder: sanitisation recovers part of the scam recall, at the price of relabelling some
-# genuine messages (its precision above). A trigger made of common words, or spread over
-# paraphrases, would hide from a word-level test.
+# dependence on it was easy to expose and the poisoned messages easy to remove; a trigger of
+# common words hid from the same test. Flipped labels are harder: sanitisation recovers part
+# of the scam recall (the intervals above are on the test scams, and the gain varies with the
+# training seed, so the lab asserts only its sign), at the price of relabelling some genuine
+# messages (its precision above). An attacker who knew the sanitiser would flip the scams it
+# is least sure about, which this lab does not measure.
 #
 # ## 3 · Recommender: shilling attacks
 #
@@ -419,10 +574,10 @@ t0 = time.perf_counter()
 movies = load_dataset("recommender", seed=0)
 n_users, n_items = movies.extra["n_users"], movies.extra["n_items"]
 REC = {"dim": 16, "epochs": 10}
-clean_rec = systems.MFRecommender(n_users, n_items, seed=0, **REC).fit(movies.X_train,
+clean_rec = systems.MFRecommender(n_users, n_items, seed=SEED, **REC).fit(movies.X_train,
                                                                       movies.y_train)
 real_users = np.arange(n_users)
-stats = poisoning.rating_statistics(movies.X_train, movies.y_train, n_users, n_items)
+film_stats = poisoning.rating_statistics(movies.X_train, movies.y_train, n_users, n_items)
 global_mean = float(movies.y_train.mean())
 clean_rmse = clean_rec.evaluate(movies.X_test, movies.y_test)["rmse"]
 print(f"clean recommender: RMSE {clean_rmse:.3f}")
@@ -434,14 +589,17 @@ print(f"clean recommender: RMSE {clean_rmse:.3f}")
 # closest to the global mean). The choice matters: the matrix factorisation ranks by
 # predicted stars, so how far fake 5-star ratings lift a film depends on how many genuine
 # ratings pull it back, and on how good they are. Try other targets once you have run the
-# section: a film many people rated, or one they loved.
+# section: a film many people rated, or one they loved. (With another target, some of the
+# results this section asserts may no longer hold: the lab then prints a warning and goes on,
+# and its text describes the default film.)
 
 # %%
-counts, means = stats["count"].to_numpy(), stats["mean"].to_numpy()
+counts, means = film_stats["count"].to_numpy(), film_stats["mean"].to_numpy()
 pool = np.flatnonzero((counts >= 3) & (counts <= 5) & (np.abs(means - global_mean) <= 0.5))
 pool = pool[np.lexsort((np.abs(means[pool] - global_mean), counts[pool]))]
-TARGET_FILM = next(int(i) for i in pool
-                   if poisoning.target_hit_ratio(clean_rec, int(i), real_users) < 0.01)
+TARGET_FILM = next((int(i) for i in pool
+                    if poisoning.target_hit_ratio(clean_rec, int(i), real_users) < 0.01),
+                   int(pool[0]))
 hr_clean = poisoning.target_hit_ratio(clean_rec, TARGET_FILM, real_users)
 print(f"target: {movies.extra['titles'][TARGET_FILM]!r}, {counts[TARGET_FILM]} ratings, mean "
       f"{means[TARGET_FILM]:.2f} (global mean {global_mean:.2f}); HR@10 among real users "
@@ -485,13 +643,13 @@ grade(lab03.AVERAGE_PROFILE, average_attack_profile)
 
 
 # %%
-def attack_recommender(kind, share, seed=0):
+def attack_recommender(kind, share, seed=SEED):
     n_fake = int(round(share * n_users))
     fake = poisoning.shilling_profiles(
         kind, movies.X_train, movies.y_train, n_users, n_items, TARGET_FILM, n_fake,
         filler_size=40, seed=seed, average_profile=average_attack_profile)
     X_all, y_all = np.r_[movies.X_train, fake.X], np.r_[movies.y_train, fake.y]
-    model = systems.MFRecommender(n_users + n_fake, n_items, seed=0, **REC).fit(X_all, y_all)
+    model = systems.MFRecommender(n_users + n_fake, n_items, seed=seed, **REC).fit(X_all, y_all)
     return model, X_all, y_all, n_fake
 
 
@@ -506,7 +664,19 @@ shilling = pd.DataFrame(shilling)
 shilled_rec, X_shill, y_shill, n_fake = model, X_all, y_all, n_fake  # the 5% average attack
 hr_attacked = shilling.iloc[-1]["HR@10 of the target"]
 display(plots.table(shilling, caption="Hit ratio at 10 of the target film among real users"))
-assert hr_clean < 0.01 and hr_attacked >= 0.20, "5% average-attack fakes must push the film"
+N_REAL = len(real_users)
+
+
+def hr_rate(value, n=N_REAL):
+    """A hit ratio over real users as a Rate with its Wilson interval."""
+    return stats.proportion(round(value * n), n, on=f"{n} real users")
+
+
+print(f"target HR@10: clean {hr_rate(hr_clean):.3f}, 5% average attack {hr_rate(hr_attacked):.3f}")
+claims.claim("the clean recommender shows the target to almost nobody (HR@10)", hr_clean,
+             at_most=0.01)
+claims.claim("5% average-attack fakes put the target in a fifth or more of real users' top 10",
+             hr_attacked, at_least=0.20)
 avg = shilling[shilling["attack"].isin(["none", "average"])]
 fig = plots.curves(avg["fake users"] * 100, {"attack": avg["HR@10 of the target"]},
                    xaxis_title="fake users (% of real users)", yaxis_title="HR@10 of the target",
@@ -522,28 +692,44 @@ fig
 #
 # Fake profiles are cheap to make and statistically odd: they rate obscure films (their random
 # filler) far from those films' few genuine ratings, so their **rating deviation from mean
-# agreement** (RDMA, Chirita et al. 2005) is high, and they resemble no real user (a low
-# **degree of similarity** to their nearest neighbours). The detector works in two steps:
+# agreement** (RDMA, Chirita et al. 2005) is high, and they resemble no real user (their
+# **degree of similarity** to their nearest neighbours is unusual). The detector never sees a
+# fake profile, neither the attacker's nor a simulated one (a detector trained on profiles
+# from the attacker's own generator would be graded on its training distribution). It knows
+# only a sample of users it trusts (here half of the real users, drawn with seed 0: say,
+# accounts verified before the campaign) and works in two steps:
 #
-# 1. *Profile statistics.* The defender simulates a few fake profiles of each type against
-#    random films, computes the statistics for them and for every observed user, and trains
-#    a logistic regression to tell the two apart. The real attacker's profiles were never
-#    shown to it. Users it scores above 0.2 are *suspects*.
+# 1. *Anomaly.* Each profile statistic becomes a robust z-score against the trusted users
+#    (median and MAD); a user's score is the largest of them. The threshold lets through 95%
+#    of the trusted users (a 5% false-alarm rate); users above it are *suspects*.
 # 2. *Target focus.* A push attack needs many profiles that love the same film. The film
-#    most suspects rated 5 stars is the suspected target; the suspects who rated it 5 are
-#    flagged. Real users who merely look odd do not share a 5-star film.
+#    most suspects rated 5 stars is the suspected target, and every account that rated it 5
+#    stars is flagged, suspect or not (a few genuine fans of the film go with them). Real
+#    users who merely look odd do not share a 5-star film.
 
 # %%
-detection = poisoning.detect_shilling(X_shill, y_shill, n_users + n_fake, n_items,
-                                      threshold=0.2, seed=0)
+TRUSTED_USERS = np.sort(np.random.default_rng(0).choice(n_users, n_users // 2, replace=False))
+OTHER_REAL = np.setdiff1d(real_users, TRUSTED_USERS)  # real users the detector never saw
+FALSE_ALARMS = 0.05
+detection = poisoning.detect_anomalous_profiles(X_shill, y_shill, n_users + n_fake, n_items,
+                                                TRUSTED_USERS, fpr=FALSE_ALARMS)
 fake_scores, fake_flags, suspected = detection.scores, detection.flags, detection.target
 is_fake = np.r_[np.zeros(n_users, bool), np.ones(n_fake, bool)]
-suspects = poisoning.detection_scores(fake_scores >= 0.2, is_fake)
+suspect_mask = fake_scores > np.quantile(fake_scores[TRUSTED_USERS], 1 - FALSE_ALARMS)
+suspects = poisoning.detection_scores(suspect_mask, is_fake)
 rec_detection = poisoning.detection_scores(fake_flags, is_fake)
-print("step 1, suspects:", {k: round(v, 3) for k, v in suspects.items()})
+fake_recall = stats.proportion(int(fake_flags[is_fake].sum()), n_fake, on=f"{n_fake} fakes")
+held_out_alarms = stats.proportion(int(suspect_mask[OTHER_REAL].sum()), len(OTHER_REAL),
+                                   on=f"{len(OTHER_REAL)} real users outside the trusted sample")
+print("step 1, suspects:", {k: round(v, 3) for k, v in suspects.items()},
+      f"| suspects among real users the detector never saw: {held_out_alarms:.3f}")
 print(f"step 2, suspected target {movies.extra['titles'][suspected]!r} (the real target: "
-      f"{suspected == TARGET_FILM}); flagged:", {k: round(v, 3) for k, v in rec_detection.items()})
-assert rec_detection["recall"] >= 0.8 and rec_detection["precision"] >= 0.8
+      f"{suspected == TARGET_FILM}); flagged:", {k: round(v, 3) for k, v in rec_detection.items()},
+      f"| fakes flagged {fake_recall:.2f}")
+claims.claim("the anomaly detector, which never saw a fake, flags most fake profiles (recall)",
+             rec_detection["recall"], at_least=0.8)
+claims.claim("most flagged profiles are fake (precision)", rec_detection["precision"],
+             at_least=0.8)
 profile_stats = poisoning.profile_features(X_shill, y_shill, n_users + n_fake, n_items)
 fig = go.Figure()
 for name, mask, color in [("real users", ~is_fake, "baseline"), ("fake users", is_fake, "attack")]:
@@ -558,14 +744,21 @@ fig
 # %% [markdown]
 # The platform removes the flagged accounts (and their ratings) and retrains.
 
+
 # %%
-keep_users = np.flatnonzero(~fake_flags)
-kept = np.isin(X_shill[:, 0], keep_users)
-new_id = np.full(n_users + n_fake, -1)
-new_id[keep_users] = np.arange(len(keep_users))
-X_kept = np.column_stack([new_id[X_shill[kept, 0]], X_shill[kept, 1]])
-cleaned_rec = systems.MFRecommender(len(keep_users), n_items, seed=0, **REC).fit(
-    X_kept, y_shill[kept])
+def retrain_without(X_all, y_all, n_all, flags):
+    """Drop the flagged users and their ratings, retrain; return the model and the id map."""
+    keep_users = np.flatnonzero(~flags)
+    kept = np.isin(X_all[:, 0], keep_users)
+    new_id = np.full(n_all, -1)
+    new_id[keep_users] = np.arange(len(keep_users))
+    X_kept = np.column_stack([new_id[X_all[kept, 0]], X_all[kept, 1]])
+    model = systems.MFRecommender(len(keep_users), n_items, seed=SEED, **REC).fit(
+        X_kept, y_all[kept])
+    return model, new_id
+
+
+cleaned_rec, new_id = retrain_without(X_shill, y_shill, n_users + n_fake, fake_flags)
 kept_real = new_id[real_users][new_id[real_users] >= 0]
 hr_defended = poisoning.target_hit_ratio(cleaned_rec, TARGET_FILM, kept_real)
 rec_row = {"asr_clean": hr_clean, "asr_attacked": hr_attacked, "asr_defended": hr_defended,
@@ -577,17 +770,52 @@ rec_row["q_defended"] = cleaned_rec.evaluate(
     movies.y_test[real_test])["rmse"]
 print(f"removed {fake_flags.sum()} accounts ({rec_detection['precision']:.0%} of them fake, "
       f"{n_fake} fakes injected); "
-      f"target HR@10 {hr_attacked:.1%} -> {hr_defended:.1%}; RMSE {rec_row['q_attacked']:.3f} "
-      f"-> {rec_row['q_defended']:.3f}")
-assert hr_defended < 0.05, "retraining without the flagged profiles must undo the push"
+      f"target HR@10 {hr_rate(hr_attacked):.1%} -> {hr_rate(hr_defended, len(kept_real)):.1%}; "
+      f"RMSE {rec_row['q_attacked']:.3f} -> {rec_row['q_defended']:.3f}")
+claims.claim("retraining without the flagged profiles cuts the push (attacked minus defended "
+             "HR@10)", hr_attacked - hr_defended, at_least=0.1)
+
+# %% [markdown]
+# ### The attacker who knows the detector
+#
+# The detector looks for profiles unlike the trusted users'. So the attacker builds profiles
+# *like* real users': each fake copies a random real user's ratings, keeps 80% of them, moves
+# each by at most half a star, and adds the target at 5 stars (`poisoning.mimic_profiles`).
+# Access: the public ratings of real users (many platforms show them) and the detector's
+# method, not its trusted sample; no queries. Same number of fakes as before.
+
+# %%
+mimic = poisoning.mimic_profiles(movies.X_train, movies.y_train, n_users, n_items, TARGET_FILM,
+                                 n_fake, seed=SEED)
+X_mim, y_mim = np.r_[movies.X_train, mimic.X], np.r_[movies.y_train, mimic.y]
+mimic_rec = systems.MFRecommender(n_users + n_fake, n_items, seed=SEED, **REC).fit(X_mim, y_mim)
+hr_mimic = poisoning.target_hit_ratio(mimic_rec, TARGET_FILM, real_users)
+mimic_detection = poisoning.detect_anomalous_profiles(X_mim, y_mim, n_users + n_fake, n_items,
+                                                      TRUSTED_USERS, fpr=FALSE_ALARMS)
+mimic_found = stats.proportion(int(mimic_detection.flags[is_fake].sum()), n_fake,
+                               on=f"{n_fake} mimic fakes")
+mimic_clean_rec, mimic_id = retrain_without(X_mim, y_mim, n_users + n_fake,
+                                            mimic_detection.flags)
+mimic_real = mimic_id[real_users][mimic_id[real_users] >= 0]
+hr_mimic_defended = poisoning.target_hit_ratio(mimic_clean_rec, TARGET_FILM, mimic_real)
+print(f"mimic fakes flagged: {mimic_found:.2f}; target HR@10 with the mimic attack "
+      f"{hr_rate(hr_mimic):.3f}, after the defence "
+      f"{hr_rate(hr_mimic_defended, len(mimic_real)):.3f}")
+claims.claim("mimic profiles still push the film (HR@10 after the defence; 0 without attack)",
+             hr_mimic_defended, at_least=0.1)
+claims.claim("the detector finds few mimic profiles (recall)", mimic_found.value, at_most=0.3)
 section_seconds["recommender"] = time.perf_counter() - t0
 
 # %% [markdown]
 # **What changed and why.** Thirty-odd accounts were enough to put an ordinary film in a
 # fifth or more of real users' top 10, because the factorisation trusts every rating equally.
-# The fakes were detectable because they were built cheaply (random obscure filler); an
-# attacker who copies real users' profiles, or buys aged accounts, is much harder to catch,
-# which is why platforms also rate-limit new accounts and weight ratings by account history.
+# The cheap fakes were detectable because their random obscure filler made them unlike any
+# trusted user. The attacker who copies real users' profiles **breaks the defence**: each
+# fake's statistics are a real user's, so the anomaly step finds few of them, and the push
+# survives. Profile statistics cannot tell a copied profile from its original; what would be
+# needed is evidence outside the ratings (account age and history, rate limits on new
+# accounts, ratings weighted by account trust) or detection of the *group*: many new accounts
+# that agree on one film at once.
 #
 # ## 4 · Fraud: hiding one fraud scenario
 #
@@ -613,17 +841,28 @@ def fraud_metrics(scorer):
             "auc": scorer.evaluate(fraud.X_test, fraud.y_test)["roc_auc"]}
 
 
-clean_fraud = fraud_metrics(systems.train_baseline("fraud", fraud, seed=0))
-fraud_flips = poisoning.flip_labels(fraud.y_train, hidden_train, 0, 0.6, seed=0)
+N_HIDDEN = int(hidden_test.sum())
+
+
+def hidden_rate(value):
+    """Scenario-3 recall as a Rate: only N_HIDDEN test frauds stand behind it."""
+    return stats.proportion(round(value * N_HIDDEN), N_HIDDEN,
+                            on=f"{N_HIDDEN} scenario-3 test frauds")
+
+
+clean_fraud = fraud_metrics(systems.train_baseline("fraud", fraud, seed=SEED))
+fraud_flips = poisoning.flip_labels(fraud.y_train, hidden_train, 0, 0.6, seed=SEED)
 y_fraud, fraud_flipped = fraud_flips.y, fraud_flips.flipped_idx
-fabricated = poisoning.fabricate_records(fraud.frame_train[hidden_train], 400, seed=0)
+fabricated = poisoning.fabricate_records(fraud.frame_train[hidden_train], 400, seed=SEED)
 X_fraud = np.r_[fraud.X_train, fabricated[list(fraud_sim.FEATURES)].to_numpy(np.float32)]
 y_fraud_all = np.r_[y_fraud, np.zeros(len(fabricated), np.int64)]
-attacked_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(X_fraud, y_fraud_all))
-print(f"scenario-3 frauds caught at a 1% review budget: clean {clean_fraud['recall']:.1%}, "
-      f"attacked {attacked_fraud['recall']:.1%}; ROC AUC {clean_fraud['auc']:.3f} -> "
+attacked_fraud = fraud_metrics(systems.FraudScorer(seed=SEED).fit(X_fraud, y_fraud_all))
+print(f"scenario-3 frauds caught at a 1% review budget (of {N_HIDDEN} test frauds): clean "
+      f"{hidden_rate(clean_fraud['recall']):.1%}, attacked "
+      f"{hidden_rate(attacked_fraud['recall']):.1%}; ROC AUC {clean_fraud['auc']:.3f} -> "
       f"{attacked_fraud['auc']:.3f}")
-assert attacked_fraud["recall"] <= clean_fraud["recall"] - 0.2, "the attack must hide scenario 3"
+claims.claim("flips and fabricated rows hide scenario 3 (clean minus attacked recall)",
+             clean_fraud["recall"] - attacked_fraud["recall"], at_least=0.2)
 
 # %% [markdown]
 # ### Defence 1 · Validation rules from the schema
@@ -642,11 +881,40 @@ display(plots.table(pd.DataFrame({
     "genuine records failing": (~report_real).sum().to_numpy(),
 }), caption="Validation rules: how many records each rule rejects"))
 valid = np.r_[report_real["valid"].to_numpy(), report_fab["valid"].to_numpy()]
-assert not report_fab["valid"].any() and report_real["valid"].all()
-validated_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(X_fraud[valid],
-                                                                y_fraud_all[valid]))
-print(f"after validation: scenario-3 recall {validated_fraud['recall']:.1%}")
-assert validated_fraud["recall"] > attacked_fraud["recall"]
+assert report_real["valid"].all()  # the simulator's own rows obey its schema (no parameter)
+claims.claim("validation rejects every fabricated record (share passing)",
+             report_fab["valid"].mean(), at_most=0.0)
+validated_fraud = fraud_metrics(systems.FraudScorer(seed=SEED).fit(X_fraud[valid],
+                                                                   y_fraud_all[valid]))
+print(f"after validation: scenario-3 recall {hidden_rate(validated_fraud['recall']):.1%} (attacked "
+      f"{hidden_rate(attacked_fraud['recall']):.1%}): the intervals on {N_HIDDEN} frauds overlap, "
+      "and under other training seeds the gain ranges from none to a few frauds, so the lab "
+      "asserts no gain from validation alone: the flipped labels, which are valid rows, do "
+      "most of the damage")
+
+# %% [markdown]
+# ### The attacker who knows the rules
+#
+# The fabricated rows failed because each feature was sampled on its own. An attacker who has
+# read the schema does not fabricate: they **replay** real account-takeover rows, with the
+# amount jittered by a few percent (rounded to cents) and the amount ratio recomputed, so that
+# no row is an exact duplicate (a de-duplication rule would catch those). Access: the same
+# write access to the training feed as before, and a copy of some genuine transactions.
+
+# %%
+replayed = poisoning.replay_records(fraud.frame_train[hidden_train], 400, seed=SEED)
+replay_pass = stats.proportion(replayed.pipe(poisoning.validation_report)["valid"].to_numpy(),
+                               on="400 replayed records")
+X_replay = np.r_[fraud.X_train, replayed[list(fraud_sim.FEATURES)].to_numpy(np.float32)]
+replay_valid = np.r_[report_real["valid"].to_numpy(),
+                     poisoning.validation_report(replayed)["valid"].to_numpy()]
+replay_fraud = fraud_metrics(systems.FraudScorer(seed=SEED).fit(X_replay[replay_valid],
+                                                                y_fraud_all[replay_valid]))
+print(f"replayed records passing every rule: {replay_pass:.1%}; scenario-3 recall after "
+      f"validation: fabricated {hidden_rate(validated_fraud['recall']):.1%}, replayed "
+      f"{hidden_rate(replay_fraud['recall']):.1%}")
+claims.claim("jittered replays of real rows pass every validation rule (share passing)",
+             replay_pass.value, at_least=0.99)
 
 # %% [markdown]
 # ### Defence 2 · Label sanitisation by cross-validated confidence
@@ -661,17 +929,21 @@ assert validated_fraud["recall"] > attacked_fraud["recall"]
 quick_scorer = HistGradientBoostingClassifier(max_iter=100, min_samples_leaf=100,
                                               l2_regularization=1.0, random_state=0)
 fraud_sanitised = poisoning.confident_label_flags(quick_scorer, fraud.X_train, y_fraud,
-                                                  n_splits=3, seed=0)
+                                                  n_splits=3, seed=SEED)
 fraud_flags, fraud_suggested = fraud_sanitised.flags, fraud_sanitised.suggested
 fraud_detection = poisoning.detection_scores(fraud_flags, fraud_flipped)
-sanitised_fraud = fraud_metrics(systems.FraudScorer(seed=0).fit(fraud.X_train, fraud_suggested))
+sanitised_fraud = fraud_metrics(systems.FraudScorer(seed=SEED).fit(fraud.X_train,
+                                                                   fraud_suggested))
 print("flagged labels:", {k: round(v, 3) for k, v in fraud_detection.items()},
-      f"| scenario-3 recall {validated_fraud['recall']:.1%} -> {sanitised_fraud['recall']:.1%}")
+      f"| scenario-3 recall {hidden_rate(validated_fraud['recall']):.1%} -> "
+      f"{hidden_rate(sanitised_fraud['recall']):.1%}")
 fraud_row = {"asr_clean": 1 - clean_fraud["recall"], "asr_attacked": 1 - attacked_fraud["recall"],
              "asr_defended": 1 - sanitised_fraud["recall"], "q_clean": clean_fraud["auc"],
              "q_attacked": attacked_fraud["auc"], "q_defended": sanitised_fraud["auc"]}
-assert sanitised_fraud["recall"] > validated_fraud["recall"] >= attacked_fraud["recall"] + 0.1
-assert fraud_detection["precision"] < 0.5 and sanitised_fraud["recall"] < clean_fraud["recall"]
+claims.claim("label sanitisation gives back scenario-3 recall (sanitised minus attacked)",
+             sanitised_fraud["recall"] - attacked_fraud["recall"], at_least=0.1)
+claims.claim("most sanitisation flags are false alarms (precision)",
+             fraud_detection["precision"], at_most=0.5)
 section_seconds["fraud"] = time.perf_counter() - t0
 plots.before_after_bars(
     ["clean", "attacked", "after validation", "after validation + sanitisation"],
@@ -682,10 +954,15 @@ plots.before_after_bars(
     percent=True, title="Fraud: each defence gives back part of what the attacker hid")
 
 # %% [markdown]
-# **What changed and why.** Validation removed every fabricated record at no cost, because
-# fabricating *consistent* transactions is hard (history features must agree with each other).
-# Sanitisation is weaker: many account-takeover frauds look legitimate even to a clean model,
-# so the flags are mostly false alarms (precision above) and only part of the recall returns.
+# **What changed and why.** Validation removed every *fabricated* record, because features
+# sampled one by one rarely agree with each other; but the replaying attacker above passed
+# every rule, so validation stops only a careless fabricator, not one who copies real rows.
+# Catching replays needs other controls: de-duplication up to small changes, and checks
+# against the card's real history (`fraud_sim.derive_features` recomputes it). On its own,
+# validation gave back little: the flipped labels are valid rows. Sanitisation is the defence
+# that helped under every training seed we tried, yet many account-takeover frauds look
+# legitimate even to a clean model, so its flags are mostly false alarms (precision above).
+# The recall figures rest on only the test frauds of one scenario (their intervals are wide).
 # Labels that come from outside (chargebacks) need their own controls: who can change them,
 # and an audit trail.
 #
@@ -704,7 +981,7 @@ split = poisoning.split_sources(len(medical.X_train), n_sources=5, n_trusted=75,
 trusted, sources = split.trusted, list(split.sources)
 BAD = 2
 pooled = poisoning.compromise_source(medical.X_train, medical.y_train, sources[BAD], copies=2,
-                                     seed=0)
+                                     seed=SEED)
 X_med, y_med, sources[BAD] = pooled.X, pooled.y, pooled.source_idx
 malignant = medical.y_test == 1
 
@@ -722,10 +999,21 @@ clean_pred = clean_med.predict(medical.X_test)
 clean_medical = {"misdiagnosis": float(np.mean(clean_pred[malignant] == 0)),
                  "accuracy": float(np.mean(clean_pred == medical.y_test))}
 attacked_medical = medical_metrics(np.concatenate([trusted, *sources]))
-print(f"malignant patients diagnosed benign: clean pool {clean_medical['misdiagnosis']:.1%}, "
-      f"with the compromised hospital {attacked_medical['misdiagnosis']:.1%}; accuracy "
+N_MALIGNANT = int(malignant.sum())
+
+
+def malignant_rate(value):
+    """Misdiagnosis as a Rate with its Wilson interval."""
+    return stats.proportion(round(value * N_MALIGNANT), N_MALIGNANT,
+                            on=f"{N_MALIGNANT} malignant test patients")
+
+
+print(f"malignant patients diagnosed benign (of {N_MALIGNANT}): clean pool "
+      f"{malignant_rate(clean_medical['misdiagnosis']):.1%}, with the compromised hospital "
+      f"{malignant_rate(attacked_medical['misdiagnosis']):.1%}; accuracy "
       f"{clean_medical['accuracy']:.3f} -> {attacked_medical['accuracy']:.3f}")
-assert attacked_medical["misdiagnosis"] >= clean_medical["misdiagnosis"] + 0.15
+claims.claim("the compromised hospital raises misdiagnosis (attacked minus clean pool)",
+             attacked_medical["misdiagnosis"] - clean_medical["misdiagnosis"], at_least=0.15)
 
 # %% [markdown]
 # ### Per-source validation
@@ -769,31 +1057,44 @@ grade(lab03.RONI_DECISION, roni_decision)
 
 # %% [markdown]
 # Your RONI, per hospital: the base is the other four hospitals, the validation set is the
-# trusted set, the tolerance one trusted patient (1/75).
+# trusted set. The impact is a whole number of trusted patients (a multiple of 1/75), so the
+# tolerance sits *between* two such values, 1.5/75: a source is rejected when it costs two or
+# more trusted patients, and no decision rests on a floating-point tie at exactly one patient.
 
 # %%
 diagnosis_model = systems.DiagnosisModel()
+RONI_TOLERANCE = 1.5 / len(trusted)  # halfway between losing one and two trusted patients
 roni = []
 for k, src in enumerate(sources):
     base = np.concatenate([s for j, s in enumerate(sources) if j != k])
     decision = roni_decision(diagnosis_model, X_med[base], y_med[base], X_med[src],
                              y_med[src], X_med[trusted], y_med[trusted],
-                             tolerance=1 / len(trusted))
+                             tolerance=RONI_TOLERANCE)
     roni.append({"hospital": k, "records": len(src), "agreement with trusted model":
                  agreement[k], "RONI impact": decision.impact, "rejected": decision.reject})
 roni = pd.DataFrame(roni)
 display(plots.table(roni, caption="Per-source validation and RONI"))
 rejected = roni.loc[roni["rejected"] | (roni["agreement with trusted model"] < 0.8),
                     "hospital"].tolist()
-assert rejected == [BAD], "RONI and validation must single out the compromised hospital"
-assert roni.loc[roni["rejected"], "hospital"].tolist() == [BAD]
-assert roni["agreement with trusted model"].idxmin() == BAD
+claims.claim("RONI and validation reject the compromised hospital", BAD in rejected, at_least=1)
+honest_rejected = [k for k in rejected if k != BAD]
+print(f"honest hospitals rejected as well: {honest_rejected} (RONI's false alarms: an honest "
+      "source can also cost the trusted set two patients)")
+claims.claim("RONI alone rejects the compromised hospital", bool(roni.loc[BAD, "rejected"]),
+             at_least=1)
+claims.claim("the compromised hospital agrees least with the trusted model (its agreement "
+             "minus the lowest honest one)", min(agreement[k] for k in range(len(sources))
+                                                if k != BAD) - agreement[BAD], at_least=0.05)
+closest_to_tie = float(np.min(np.abs(roni["RONI impact"] + RONI_TOLERANCE)) * len(trusted))
+print(f"the closest RONI impact lies {closest_to_tie:.2f} trusted patients from the tolerance")
 defended_medical = medical_metrics(np.concatenate(
     [trusted, *[s for k, s in enumerate(sources) if k not in rejected]]))
 print(f"excluding hospital(s) {rejected}: misdiagnosis {attacked_medical['misdiagnosis']:.1%} "
-      f"-> {defended_medical['misdiagnosis']:.1%}, accuracy "
+      f"-> {malignant_rate(defended_medical['misdiagnosis']):.1%}, accuracy "
       f"{attacked_medical['accuracy']:.3f} -> {defended_medical['accuracy']:.3f}")
-assert defended_medical["misdiagnosis"] <= clean_medical["misdiagnosis"] + 0.05
+claims.claim("excluding the rejected hospital brings misdiagnosis back near the clean pool's "
+             "(defended minus clean)",
+             defended_medical["misdiagnosis"] - clean_medical["misdiagnosis"], at_most=0.05)
 medical_row = {"asr_clean": clean_medical["misdiagnosis"],
                "asr_attacked": attacked_medical["misdiagnosis"],
                "asr_defended": defended_medical["misdiagnosis"],
@@ -801,9 +1102,60 @@ medical_row = {"asr_clean": clean_medical["misdiagnosis"],
                "q_defended": defended_medical["accuracy"]}
 
 # %% [markdown]
+# ### The hospital that poisons just inside the tolerance
+#
+# An attacker who knows the two checks does not flip every malignant label: they flip as many
+# as the checks let through. We give them the strongest access, the defender's own trusted
+# set and tolerance (a leak, or an insider at the coordinating centre), so the result is a
+# bound on what the checks can promise: for each number of flipped malignant records (in a
+# random order) and 0, 1 or 2 jittered copies of each, the attacker runs the lab's RONI and
+# agreement check, and uploads the largest poison that passes both.
+
+# %%
+honest_rows = split.sources[BAD]  # the hospital's genuine records
+their_malignant = np.random.default_rng(SEED).permutation(
+    honest_rows[medical.y_train[honest_rows] == 1])
+other_hospitals = np.concatenate([s for k, s in enumerate(sources) if k != BAD])
+trial_model = systems.DiagnosisModel().fit(medical.X_train[trusted], medical.y_train[trusted])
+best, roni_queries = None, 0
+for n_flip in range(len(their_malignant) + 1):
+    for copies in (0, 1, 2):
+        trial = poisoning.compromise_source(medical.X_train, medical.y_train,
+                                            their_malignant[:n_flip], copies=copies, seed=SEED)
+        rows = np.r_[honest_rows, np.arange(len(medical.X_train), len(trial.X))]
+        agrees = float(np.mean(trial_model.predict(trial.X[rows]) == trial.y[rows]))
+        verdict = poisoning.roni_decision(diagnosis_model, X_med[other_hospitals],
+                                          y_med[other_hospitals], trial.X[rows], trial.y[rows],
+                                          X_med[trusted], y_med[trusted],
+                                          tolerance=RONI_TOLERANCE)
+        roni_queries += 1
+        if not verdict.reject and agrees >= 0.8 and (
+                best is None or n_flip * (1 + copies) > best[0] * (1 + best[1])):
+            best = (n_flip, copies, trial, rows, verdict.impact, agrees)
+n_flip, copies, trial, rows, adaptive_impact, adaptive_agreement = best
+X_ad = np.vstack([X_med[np.r_[trusted, other_hospitals]], trial.X[rows]])
+y_ad = np.r_[y_med[np.r_[trusted, other_hospitals]], trial.y[rows]]
+adaptive_pred = systems.DiagnosisModel().fit(X_ad, y_ad).predict(medical.X_test)
+adaptive_medical = {"misdiagnosis": float(np.mean(adaptive_pred[malignant] == 0)),
+                    "accuracy": float(np.mean(adaptive_pred == medical.y_test))}
+print(f"{roni_queries} RONI runs; the largest poison that passes: {n_flip} of "
+      f"{len(their_malignant)} malignant records flipped, {copies} copies each (RONI impact "
+      f"{adaptive_impact * len(trusted):+.0f} trusted patients, agreement "
+      f"{adaptive_agreement:.2f}); accepted, it leaves misdiagnosis at "
+      f"{malignant_rate(adaptive_medical['misdiagnosis']):.1%} (clean pool "
+      f"{malignant_rate(clean_medical['misdiagnosis']):.1%}, full attack "
+      f"{malignant_rate(attacked_medical['misdiagnosis']):.1%})")
+claims.claim("the poison that passes both checks does much less harm than the full attack "
+             "(full-attack misdiagnosis minus adaptive)",
+             attacked_medical["misdiagnosis"] - adaptive_medical["misdiagnosis"], at_least=0.1)
+
+# %% [markdown]
 # **What changed and why.** The compromised hospital's labels contradicted what every other
 # source and the trusted set say about the same kind of patient, so both checks singled it
-# out, and leaving it out restored the model, trained on less data. RONI needs a trusted
+# out, and leaving it out restored the model, trained on less data. The attacker who knew the
+# checks could still upload some poison, but only as much as costs the trusted set less than
+# two patients: the checks cap the harm rather than remove it, and how low the cap is depends
+# on the size of the trusted set (a larger one resolves smaller impacts). RONI needs a trusted
 # validation set and a retraining per candidate; it catches data that hurts *on average*, not
 # a backdoor that hurts only on triggered inputs.
 #
@@ -823,8 +1175,8 @@ tampered = stored["hospital_4"]
 tampered.loc[tampered.index[tampered["label"] == 1][:10], "label"] = 0
 provenance = poisoning.verify_manifest(manifest, stored)  # checked before training
 display(plots.table(provenance, caption="Provenance check before training"))
-assert provenance.set_index("shard").loc["hospital_4", "status"] == "modified"
-assert (provenance["status"] == "ok").sum() == len(shards) - 1
+assert provenance.set_index("shard").loc["hospital_4", "status"] == "modified"  # a hash
+assert (provenance["status"] == "ok").sum() == len(shards) - 1  # no parameter changes these
 section_seconds["medical"] = time.perf_counter() - t0
 
 # %% [markdown]
@@ -837,14 +1189,17 @@ section_seconds["medical"] = time.perf_counter() - t0
 # Attack success is each domain's own measure: triggered digits read as 7, triggered scams
 # let through, the target film's HR@10, scenario-3 frauds missed at a 1% review budget, and
 # malignant patients diagnosed benign. Clean quality: test accuracy (image, NLP, medical),
-# RMSE (recommender, lower is better) and ROC AUC (fraud).
+# RMSE (recommender, lower is better) and ROC AUC (fraud). The last attack-success column is
+# the attacker who knew the defence: in four domains out of five the defence did not stop
+# them (image, NLP, recommender, fraud's validation); in the medical domain the checks capped
+# the harm. Each rate's interval and evaluation set is printed in its section.
 
 # %%
 summary = pd.DataFrame([
     {"domain": d, "attack": a, "defence": df, **row} for d, a, df, row in [
         ("image", "BadNets trigger (3%)", "activation clustering + retrain", image_row),
         ("nlp", "trigger phrase (1%)", "leave-one-word-out + drop", nlp_row),
-        ("recommender", "average attack (5%)", "profile detector + retrain", rec_row),
+        ("recommender", "average attack (5%)", "anomaly detector + retrain", rec_row),
         ("fraud", "label flips + fabricated rows", "validation + sanitisation", fraud_row),
         ("medical", "compromised hospital", "per-source validation + RONI", medical_row),
     ]])
@@ -852,49 +1207,159 @@ summary = summary.rename(columns={
     "asr_clean": "attack success: no attack", "asr_attacked": "attacked",
     "asr_defended": "defended", "q_clean": "quality: no attack", "q_attacked": "quality: attacked",
     "q_defended": "quality: defended"})
-display(plots.table(summary, caption="Attack success and clean quality before and after"))
-assert (summary["defended"] < summary["attacked"]).all(), "every defence must reduce its attack"
+summary.insert(6, "adaptive attacker vs the defence", [
+    image_adaptive, nlp_adaptive, hr_mimic_defended, 1 - replay_fraud["recall"],
+    adaptive_medical["misdiagnosis"]])
+display(plots.table(summary, caption="Attack success and clean quality before and after; the "
+                    "adaptive attacker: 1% poison (image), a common-word trigger (NLP), mimic "
+                    "profiles (recommender), replayed rows against validation only (fraud), "
+                    "poison just inside RONI's tolerance (medical)"))
+claims.claim("every defence reduces its attack (domains where it does not)",
+             int((summary["defended"] >= summary["attacked"]).sum()), at_most=0)
 fig = go.Figure([
     go.Bar(name=name, x=summary["domain"], y=summary[col], marker_color=plots.COLORS[color],
            text=[f"{v:.0%}" for v in summary[col]], textposition="outside")
     for name, col, color in [("no attack", "attack success: no attack", "baseline"),
                              ("attacked", "attacked", "attack"),
-                             ("defended", "defended", "defended")]])
+                             ("defended", "defended", "defended"),
+                             ("adaptive attacker", "adaptive attacker vs the defence",
+                              "accent")]])
 fig.update_layout(barmode="group", yaxis_tickformat=".0%", yaxis_range=[0, 1.12],
                   yaxis_title="attack success", height=420,
-                  title="Attack success per domain: no attack, attacked, defended")
+                  title="Attack success per domain: no attack, attacked, defended, and the "
+                  "attacker who knows the defence")
 fig
 
 # %%
 print("seconds per section:", {k: round(v, 1) for k, v in section_seconds.items()})
 
 # %% [markdown]
+# ## Challenge · Poison past a neighbour-vote filter
+#
+# A vendor's diagnosis service trains a k-nearest-neighbour classifier (k = 5) on patient
+# records that partner clinics contribute, and defends it with a popular sanitiser: before
+# training, **a record is dropped when fewer than half of its 5 nearest records share its
+# label** (`lab03.neighbour_vote_filter`). Flipping a patient's label does not get through:
+# their neighbours outvote them. `lab03.filter_scenario(seed=...)` gives you the setting:
+# `(X_train, y_train, X_targets, budget)`, 400 training records with 5 features, 20 class-1
+# patients (`X_targets`) that you want diagnosed 0, and the number of records you may add.
+# Your access: the training data and the filter's rule; no queries to the trained model.
+#
+# Write `poison_past_filter(X_train, y_train, X_targets, budget)` returning `(X_poison,
+# y_poison)`: at most `budget` records, every feature within the range of the training data,
+# labels 0 or 1. The check filters the poisoned set, trains the victim, and needs **at least
+# `lab03.FILTER_TARGET_ASR` of the targets diagnosed 0** on each case (the grading uses
+# patients and targets you have not seen).
+
+# %%
+def poison_past_filter(X_train, y_train, X_targets, budget):
+    ### BEGIN SOLUTION
+    X_targets = np.asarray(X_targets, dtype=float)
+    per = max(1, budget // len(X_targets))  # copies per target: each other's neighbours
+    X_poison = np.repeat(X_targets, per, axis=0)
+    X_poison = X_poison + 1e-3 * np.random.default_rng(0).standard_normal(X_poison.shape)
+    return X_poison, np.zeros(len(X_poison), dtype=int)
+    ### END SOLUTION
+
+
+# %%
+poison_past_filter = check(lab03.POISON_PAST_FILTER, poison_past_filter)
+### BEGIN HIDDEN TESTS
+grade(lab03.POISON_PAST_FILTER, poison_past_filter)
+### END HIDDEN TESTS
+
+# %%
+X_ch, y_ch, targets_ch, budget_ch = lab03.filter_scenario(seed=SEED + 1000)  # unseen by the check
+naive_asr = lab03.filtered_attack_success(X_ch, y_ch, targets_ch, targets_ch,
+                                          np.zeros(len(targets_ch), int))
+X_p, y_p = poison_past_filter(X_ch, y_ch, targets_ch, budget_ch)
+challenge_asr = lab03.filtered_attack_success(X_ch, y_ch, targets_ch, X_p, np.asarray(y_p))
+n_targets = len(targets_ch)
+print(f"targets diagnosed 0 after the filter: flipped-label copies of the targets "
+      f"{stats.proportion(round(naive_asr * n_targets), n_targets):.2f}, your poison "
+      f"{stats.proportion(round(challenge_asr * n_targets), n_targets):.2f} on "
+      f"{n_targets} targets (goal {lab03.FILTER_TARGET_ASR:.0%})")
+claims.claim("the filter stops the naive label flip (targets diagnosed 0)", naive_asr,
+             at_most=0.2)
+claims.claim("poison that vouches for itself gets through (targets diagnosed 0)",
+             challenge_asr, at_least=lab03.FILTER_TARGET_ASR)
+
+# %% [markdown]
 # ## Reflection
 #
-# 1. The backdoored digit reader lost less than two points of clean accuracy. Which test,
-#    run before deployment, would have revealed the backdoor, and what would it need to know?
-# 2. Activation clustering found the image poison because it all sat in one class. How would
-#    you poison the digit reader to evade it, and what would that cost you as the attacker?
-# 3. The fake-profile detector was trained on profiles the defender simulated. What happens
-#    when the attacker uses a profile type the defender did not simulate?
-# 4. A hash manifest did not catch the compromised hospital. Which control in this lab did,
-#    and which would have caught an insider who edited the data *before* the manifest?
-#
-# **Your answers:**
+# Answer each question in its cell; the rubric in the instructor's version gives the points.
+
+# %% [markdown]
+# ### POINTS: 3
+# **1.** The backdoored digit reader lost at most two points of clean accuracy. Which test,
+# run before deployment, would have revealed the backdoor, and what would it need to know?
 #
 # ### BEGIN SOLUTION
-# 1. Only a test with the trigger (or a scan for one, lab 08): clean-data accuracy cannot
-#    show a rule that fires on inputs the test set does not contain. Defenders therefore
-#    inspect the data and the model (this lab) instead of only measuring accuracy.
-# 2. Spread the poison over several target classes, use fewer poisons, or clean-label
-#    poisoning (correctly labelled, perturbed images), so no class becomes bimodal. It costs
-#    the attacker a weaker or less reliable backdoor and more knowledge of the model.
-# 3. The detector may miss it: a supervised detector only knows what it was shown. Mix in
-#    unsupervised signals (outliers on RDMA, similarity, account age, rating bursts) and
-#    retrain the detector as new attacks are seen.
-# 4. Per-source validation and RONI caught it, because its labels disagreed with trusted
-#    data. An insider edit before hashing is caught by neither hash nor source checks if it
-#    looks plausible: separation of duties, signed uploads at the source, and audit logs.
+# Model answer: only a test with the trigger, or a search for one (trigger inversion, lab
+# 08): clean-data accuracy cannot show a rule that fires on inputs the test set does not
+# contain. A direct test needs the trigger (which the defender does not know); a search needs
+# access to the model and a budget, and finds only triggers of the shape it looks for.
+# Defenders therefore also inspect the data (this lab) and its provenance.
+#
+# Rubric (3 points): 1 point for "clean accuracy cannot reveal it" with the reason (the test
+# set has no triggers); 1 point for a test that uses or searches for triggers; 1 point for
+# what that test needs (the trigger, or model access and an assumption about its shape).
+# ### END SOLUTION
+
+# %% [markdown]
+# ### POINTS: 3
+# **2.** A 1% poison got past activation clustering. Why, and which defence of this lab or
+# elsewhere would you put against that attacker, at what cost?
+#
+# ### BEGIN SOLUTION
+# Model answer: the detector splits each class in two and flags a cluster only when it is
+# separated and small but not tiny; 40 poisons among some 440 sevens did not form a cluster of
+# their own (the measured recall above), yet were enough to teach the trigger. Options:
+# spectral signatures, which rank every row (at the price of flagging a fixed share of every
+# class, the low precision above); a model-level trigger search (lab 08); or training that
+# limits the influence of any few examples (differential privacy, lab 05), at a cost in clean
+# accuracy.
+#
+# Rubric (3 points): 1 point for the mechanism (too few poisons to form a cluster, with the
+# measured recall); 1 point for a credible counter-measure; 1 point for its cost (false
+# alarms, compute, or accuracy).
+# ### END SOLUTION
+
+# %% [markdown]
+# ### POINTS: 3
+# **3.** The fake-profile detector never saw a fake, and the mimic attacker still beat it.
+# Which signal, outside the ratings themselves, would you add, and what would it cost honest
+# new users?
+#
+# ### BEGIN SOLUTION
+# Model answer: account age and history (a trust weight per account), rate limits on new
+# accounts, and group signals (many recent accounts agreeing on one film within a short
+# window). A copied profile has a real user's statistics, so no profile statistic separates
+# it; signals about *who* rates and *when* do. Each penalises honest newcomers, whose ratings
+# count less or later: a cold-start cost.
+#
+# Rubric (3 points): 1 point for explaining why profile statistics cannot catch a copied
+# profile; 1 point for a signal outside the ratings; 1 point for its cost to honest users.
+# ### END SOLUTION
+
+# %% [markdown]
+# ### POINTS: 3
+# **4.** A hash manifest did not catch the compromised hospital. Which control in this lab
+# did, how far did it hold against the hospital that poisoned just inside its tolerance, and
+# which control would catch an insider who edited the data *before* the manifest?
+#
+# ### BEGIN SOLUTION
+# Model answer: per-source validation and RONI caught the full attack, because its labels
+# disagreed with the trusted set. Against the adaptive hospital they only capped the harm:
+# it uploaded the largest poison that cost the trusted set less than two patients, and the
+# misdiagnosis rate it left (measured above) is what the tolerance allows; a larger trusted
+# set resolves smaller impacts. An edit before hashing is caught by neither hash nor source
+# checks if it looks plausible: signed uploads at the source, separation of duties and audit
+# logs.
+#
+# Rubric (3 points): 1 point for naming per-source validation and RONI; 1 point for "the
+# checks cap the harm, they do not remove it" with the measured figure or the role of the
+# trusted set's size; 1 point for a control against edits before the manifest.
 # ### END SOLUTION
 
 # %% [markdown]

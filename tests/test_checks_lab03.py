@@ -474,14 +474,60 @@ RONI_RIGHT = {
 
 # --- the suite ----------------------------------------------------------------------------------
 
+# --- the challenge ------------------------------------------------------------------------------
+
+
+def _copies(T, per, scale=1e-3, label=0):
+    T = np.asarray(T, dtype=float)
+    X_p = np.repeat(T, per, axis=0) + scale * np.random.default_rng(1).standard_normal(
+        (per * len(T), T.shape[1]))
+    return X_p, np.full(len(X_p), label)
+
+
+FILTER_WRONG = {
+    "naive flip, filtered out": lambda X, y, T, b: (T, np.zeros(len(T), int)),
+    "two copies each: outvoted": lambda X, y, T, b: _copies(T, 2),
+    "copies labelled 1": lambda X, y, T, b: _copies(T, 5, label=1),
+    "over the budget": lambda X, y, T, b: _copies(T, 50),
+    "outside the data's range": lambda X, y, T, b: (_copies(T, 5)[0] * 100,
+                                                    np.zeros(5 * len(T), int)),
+    "labels not 0 or 1": lambda X, y, T, b: (_copies(T, 5)[0], np.full(5 * len(T), 2)),
+    "not a pair": lambda X, y, T, b: "poison",
+    "NaN features": lambda X, y, T, b: (np.full((3, 5), np.nan), np.zeros(3, int)),
+    "a 1-D array": lambda X, y, T, b: (np.ravel(T)[:5], np.zeros(5, int)),
+    "copies of class-0 patients": lambda X, y, T, b: (X[y == 0][:b], np.zeros(b, int)),
+}
+FILTER_RIGHT = {
+    "five copies each, smaller jitter": lambda X, y, T, b: _copies(T, 5, scale=1e-4),
+    "exact copies": lambda X, y, T, b: (np.repeat(T, b // len(T), axis=0),
+                                        np.zeros(b // len(T) * len(T), int)),
+    "four copies each": lambda X, y, T, b: _copies(T, 4),
+    "lists": lambda X, y, T, b: tuple(a.tolist() for a in _copies(T, 5)),
+}
+
+
+def test_challenge_filter_stops_a_naive_flip_but_not_self_vouching_poison():
+    X, y, targets, budget = lab03.filter_scenario(seed=0)
+    assert len(targets) == 20 and budget == 100 and X.shape == (400, 5)
+    naive = lab03.filtered_attack_success(X, y, targets, targets, np.zeros(len(targets), int))
+    assert naive <= 0.2
+    X_p, y_p = lab03.poison_past_filter(X, y, targets, budget)
+    assert len(X_p) <= budget
+    assert lab03.filtered_attack_success(X, y, targets, X_p, y_p) >= lab03.FILTER_TARGET_ASR
+    kept = lab03.neighbour_vote_filter(np.vstack([X, X_p]), np.r_[y, y_p])
+    assert kept[len(X):].all()
+
+
 WRONG = [(lab03.STAMP_TRIGGER, k, f) for k, f in STAMP_WRONG.items()] + [
     (lab03.AVERAGE_PROFILE, k, f) for k, f in AVG_WRONG.items()] + [
     (lab03.SPECTRAL_SCORES, k, f) for k, f in SPEC_WRONG.items()] + [
-    (lab03.RONI_DECISION, k, f) for k, f in RONI_WRONG.items()]
+    (lab03.RONI_DECISION, k, f) for k, f in RONI_WRONG.items()] + [
+    (lab03.POISON_PAST_FILTER, k, f) for k, f in FILTER_WRONG.items()]
 RIGHT = [(lab03.STAMP_TRIGGER, k, f) for k, f in STAMP_RIGHT.items()] + [
     (lab03.AVERAGE_PROFILE, k, f) for k, f in AVG_RIGHT.items()] + [
     (lab03.SPECTRAL_SCORES, k, f) for k, f in SPEC_RIGHT.items()] + [
-    (lab03.RONI_DECISION, k, f) for k, f in RONI_RIGHT.items()]
+    (lab03.RONI_DECISION, k, f) for k, f in RONI_RIGHT.items()] + [
+    (lab03.POISON_PAST_FILTER, k, f) for k, f in FILTER_RIGHT.items()]
 
 
 @pytest.mark.parametrize(("exercise", "name", "answer"), WRONG,
@@ -580,3 +626,5 @@ def test_the_checks_leave_the_global_generators_alone():
         assert run_check(exercise, exercise.reference, hidden=True).correct
     after = np.random.get_state()
     assert after[2] == before[2] and np.array_equal(after[1], before[1])
+
+

@@ -314,6 +314,49 @@ def test_validation_rejects_fabricated_records(transactions):
         poisoning.fabricate_records(transactions.to_numpy(), 3)
 
 
+def test_anomaly_detector_and_mimic_profiles():
+    gen = np.random.default_rng(0)
+    nu, ni = 60, 40
+    X = np.array([(u, i) for u in range(nu)
+                  for i in gen.choice(ni, int(gen.integers(8, 16)), replace=False)])
+    y = np.clip(np.round(2 * (3 + gen.standard_normal(len(X)))) / 2, 0.5, 5.0).astype(np.float32)
+    fake = poisoning.shilling_profiles("random", X, y, nu, ni, 3, 8, filler_size=30, seed=0)
+    X_all, y_all = np.r_[X, fake.X], np.r_[y, fake.y]
+    found = poisoning.detect_anomalous_profiles(X_all, y_all, nu + 8, ni, np.arange(30),
+                                                fpr=0.1)
+    assert found.scores.shape == (nu + 8,) and found.flags.dtype == bool
+    assert found.target == 3 and found.flags[nu:].all()
+    fans = set(X[(X[:, 1] == 3) & (y >= 5), 0].tolist())
+    assert set(np.flatnonzero(found.flags[:nu]).tolist()) == fans  # genuine 5-star raters
+    mimic = poisoning.mimic_profiles(X, y, nu, ni, 3, 8, seed=0)
+    assert set(np.unique(mimic.X[:, 0])) == set(range(nu, nu + 8))
+    assert np.all(mimic.y[mimic.X[:, 1] == 3] == 5.0) and mimic.y.min() >= 0.5
+    np.testing.assert_array_equal(mimic.X, poisoning.mimic_profiles(X, y, nu, ni, 3, 8,
+                                                                    seed=0).X)
+    assert poisoning.mimic_profiles(X, y, nu, ni, 3, 0).X.shape == (0, 2)
+    with pytest.raises(ValueError, match="known_clean"):
+        poisoning.detect_anomalous_profiles(X, y, nu, ni, [0])
+    with pytest.raises(ValueError):
+        poisoning.detect_anomalous_profiles(X, y, nu, ni, np.arange(10), fpr=1.5)
+    with pytest.raises(ValueError):
+        poisoning.mimic_profiles(X, y, nu, ni, ni + 1, 2)
+
+
+def test_replayed_records_pass_every_rule(transactions):
+    replayed = poisoning.replay_records(transactions, 50, seed=0)
+    assert list(replayed.columns) == list(fraud_sim.FEATURES) and len(replayed) == 50
+    assert poisoning.validation_report(replayed)["valid"].all()
+    again = poisoning.replay_records(transactions, 50, seed=0)
+    pd.testing.assert_frame_equal(replayed, again)
+    assert poisoning.replay_records(transactions, 0, seed=0).empty
+    exact = poisoning.replay_records(transactions, 20, jitter=0.0, seed=1)
+    assert poisoning.validation_report(exact)["valid"].all()
+    with pytest.raises(ValueError):
+        poisoning.replay_records(transactions, 5, jitter=-1.0)
+    with pytest.raises(ValueError, match="no rows"):
+        poisoning.replay_records(transactions.head(0), 5)
+
+
 def test_confident_label_flags_find_flipped_labels():
     gen = np.random.default_rng(0)
     X = np.vstack([gen.normal(-2, 1, (150, 2)), gen.normal(2, 1, (150, 2))])
@@ -417,6 +460,10 @@ def _helper_calls(tiny_backdoor, transactions):
         "detect_shilling": lambda: poisoning.detect_shilling(X_r, y_r, nu, ni, n_per_kind=2,
                                                              seed=0),
         "fabricate_records": lambda: poisoning.fabricate_records(transactions, 5, seed=0),
+        "replay_records": lambda: poisoning.replay_records(transactions, 5, seed=0),
+        "mimic_profiles": lambda: poisoning.mimic_profiles(X_r, y_r, nu, ni, 5, 3, seed=0),
+        "detect_anomalous_profiles": lambda: poisoning.detect_anomalous_profiles(
+            X_r, y_r, nu, ni, np.arange(nu // 2)),
         "split_sources": lambda: poisoning.split_sources(60, 3, 10, seed=0),
         "compromise_source": lambda: poisoning.compromise_source(X_tab, y_tab, np.arange(40, 50),
                                                                  seed=0),
@@ -430,7 +477,8 @@ def _helper_calls(tiny_backdoor, transactions):
 
 HELPERS = ["poison_images", "activation_clustering", "art_spectral_signature", "poison_texts",
            "flip_labels", "token_removal_effect", "confident_label_flags", "shilling_profiles",
-           "detect_shilling", "fabricate_records", "split_sources", "compromise_source",
+           "detect_shilling", "fabricate_records", "replay_records", "split_sources",
+           "compromise_source", "mimic_profiles", "detect_anomalous_profiles",
            "source_agreement", "roni_decision"]
 
 

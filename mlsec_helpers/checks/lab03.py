@@ -4,7 +4,9 @@
 2. ``spectral_signature_scores``: the centred spectral-signature outlier scores;
 3. ``average_attack_profile``: an average-attack shilling profile;
 4. ``roni_decision``: reject on negative impact (on a course system, returning a
-   ``poisoning.RoniDecision``).
+   ``poisoning.RoniDecision``);
+5. the challenge, ``poison_past_filter``: poison that a neighbour-vote label filter keeps,
+   graded by the attack success it reaches against a target (``FILTER_TARGET_ASR``).
 
 Each exercise has a reference, deterministic cases that test every rule its statement states,
 hidden cases for grading, the usual mistakes (recognised by running them on the same cases) and
@@ -624,16 +626,151 @@ RONI_DECISION = Exercise(
 )
 
 
+# --- the challenge: a neighbour-vote poison filter with a blind spot -------------------------
+
+#: The attack success (share of the targets the filtered model gets wrong) the student's poison
+#: must reach on every case of the challenge.
+FILTER_TARGET_ASR = 0.8
+
+#: Neighbours the filter (and the victim model) consult.
+FILTER_K = 5
+
+
+def neighbour_vote_filter(X, y, k: int = FILTER_K) -> np.ndarray:
+    """The challenge's weak defence: keep a training row when at least half of its ``k``
+    nearest other rows share its label (a kNN label-consistency sanitiser). Returns the mask of
+    rows kept.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    nn = NearestNeighbors(n_neighbors=min(k + 1, len(X))).fit(X)
+    idx = nn.kneighbors(X, return_distance=False)[:, 1:]
+    return (y[idx] == y[:, None]).mean(axis=1) >= 0.5
+
+
+def filter_scenario(*, seed: int = 0, n: int = 400, n_targets: int = 20):
+    """The challenge's setting: ``(X_train, y_train, X_targets, budget)``.
+
+    Two classes of patients (``make_classification``, 5 features, seeded); the victim model is
+    a ``k``-nearest-neighbour classifier trained on whatever the :func:`neighbour_vote_filter`
+    keeps. The attacker wants ``X_targets`` (``n_targets`` class-1 patients outside the
+    training set) diagnosed 0 and may add at most ``budget`` labelled rows to the training set.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=2 * n, n_features=5, n_informative=3, n_redundant=0,
+                               class_sep=1.5, random_state=seed)
+    X_train, y_train = X[:n], y[:n]
+    rest = np.flatnonzero(y[n:] == 1)[:n_targets] + n
+    return X_train, y_train, X[rest], 5 * n_targets
+
+
+def filtered_attack_success(X_train, y_train, X_targets, X_poison, y_poison) -> float:
+    """Attack success of a poison under the challenge's defence: filter the poisoned training
+    set with :func:`neighbour_vote_filter`, train the kNN victim on what is kept, and return the
+    share of ``X_targets`` it labels 0.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    X_all = np.vstack([X_train, X_poison])
+    y_all = np.r_[y_train, y_poison]
+    keep = neighbour_vote_filter(X_all, y_all)
+    victim = KNeighborsClassifier(n_neighbors=FILTER_K).fit(X_all[keep], y_all[keep])
+    return float(np.mean(victim.predict(X_targets) == 0))
+
+
+def poison_past_filter(X_train, y_train, X_targets, budget):
+    """Poison that the neighbour-vote filter keeps: ``(X_poison, y_poison)``.
+
+    The reference solution: the filter asks each row's neighbours, and the poison rows can be
+    each other's neighbours. So every target gets ``budget // len(X_targets)`` copies of itself
+    (a tiny jitter apart) labelled 0: each copy's nearest rows are its sister copies, which vote
+    for it, and the victim's nearest rows to the target are the copies.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    X_targets = np.asarray(X_targets, dtype=float)
+    per = max(1, budget // len(X_targets))
+    gen = np.random.default_rng(0)
+    X_poison = np.repeat(X_targets, per, axis=0)
+    X_poison = X_poison + 1e-3 * gen.standard_normal(X_poison.shape)
+    return X_poison, np.zeros(len(X_poison), dtype=int)
+
+
+def _filter_cases() -> list[Case]:
+    return [Case(filter_scenario(seed=s), label=f"the filtered kNN diagnosis (seed {s})")
+            for s in (0, 1)]
+
+
+def _filter_hidden_cases() -> list[Case]:
+    return [Case(filter_scenario(seed=s), label=f"fresh patients and targets (seed {s})")
+            for s in (101, 202)]
+
+
+def _filter_validate(got, case: Case) -> str | None:
+    X_train, y_train, X_targets, budget = case.args
+    if not isinstance(got, tuple | list) or len(got) != 2:
+        return f"return a pair (X_poison, y_poison), got {type(got).__name__}"
+    try:
+        X_p = np.asarray(got[0], dtype=float)
+        y_p = np.asarray(got[1])
+    except (TypeError, ValueError):
+        return "X_poison must be an array of numbers and y_poison an array of labels"
+    if X_p.ndim != 2 or X_p.shape[1] != X_train.shape[1] or len(X_p) < 1:
+        return (f"X_poison must be a 2-D array with {X_train.shape[1]} columns and at least one "
+                f"row, got shape {X_p.shape}")
+    if len(X_p) > budget:
+        return f"the budget is {budget} rows, your poison has {len(X_p)}"
+    if y_p.shape != (len(X_p),) or not np.isin(y_p, (0, 1)).all():
+        return "y_poison must hold one label, 0 or 1, per poison row"
+    if not np.isfinite(X_p).all():
+        return "every poison feature must be a finite number"
+    low, high = X_train.min(axis=0), X_train.max(axis=0)
+    if (X_p < low - 1e-9).any() or (X_p > high + 1e-9).any():
+        return "every poison feature must lie within the range of the training data"
+    asr = filtered_attack_success(X_train, y_train, X_targets, X_p, y_p.astype(int))
+    if asr < FILTER_TARGET_ASR:
+        return (f"after the filter, your poison makes {asr:.0%} of the targets read 0, below "
+                f"the target {FILTER_TARGET_ASR:.0%}")
+    return None
+
+
+POISON_PAST_FILTER = Exercise(
+    name="poison_past_filter",
+    reference=poison_past_filter,
+    cases=_filter_cases,
+    hidden_cases=_filter_hidden_cases,
+    validate=_filter_validate,
+    compare=lambda got, expected: True,  # graded by the attack success it reaches (validate)
+    hint="the filter asks each row's nearest neighbours; a poison row whose neighbours are "
+         "other poison rows with the same label is vouched for",
+    time_limit=30.0,
+)
+
+
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
-EXERCISES: tuple[Exercise, ...] = (STAMP_TRIGGER, AVERAGE_PROFILE, SPECTRAL_SCORES, RONI_DECISION)
+EXERCISES: tuple[Exercise, ...] = (STAMP_TRIGGER, AVERAGE_PROFILE, SPECTRAL_SCORES, RONI_DECISION,
+                                   POISON_PAST_FILTER)
 
 __all__ = [
     "AVERAGE_PROFILE",
     "EXERCISES",
+    "FILTER_K",
+    "FILTER_TARGET_ASR",
+    "POISON_PAST_FILTER",
     "RONI_DECISION",
     "SPECTRAL_SCORES",
     "STAMP_TRIGGER",
     "average_attack_profile",
+    "filter_scenario",
+    "filtered_attack_success",
+    "neighbour_vote_filter",
+    "poison_past_filter",
     "roni_decision",
     "spectral_signature_scores",
     "stamp_trigger",

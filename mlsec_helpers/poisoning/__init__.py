@@ -12,8 +12,11 @@ The lab imports the topic (``from mlsec_helpers import poisoning``) and calls
   leave-one-token-out ``token_removal_effect`` that finds a trigger in the training data;
 * **recommender** (``recommender.py``): ``SHILLING_ATTACKS``, ``shilling_profiles`` (random,
   average, bandwagon) with ``average_attack_profile``, ``rating_statistics``,
-  ``target_hit_ratio``, ``profile_features`` and the fake-profile detector ``detect_shilling``;
-* **fraud** (``fraud.py``): ``fabricate_records`` and the schema's ``validation_report``;
+  ``target_hit_ratio``, ``profile_features``, the fake-profile detectors ``detect_shilling``
+  (trained on simulated attacks) and ``detect_anomalous_profiles`` (calibrated on known-clean
+  users only), and ``mimic_profiles`` (fakes that copy real users, the adaptive attacker);
+* **fraud** (``fraud.py``): ``fabricate_records``, ``replay_records`` (jittered replays
+  of real rows, the attacker who knows the rules) and the schema's ``validation_report``;
 * **medical** (``medical.py``): ``split_sources``, ``compromise_source``,
   ``source_agreement`` (per-source validation) and ``roni_decision`` (RONI);
 * **shared** (``common.py``): ``detection_scores`` (a detector against the known poison, every
@@ -35,7 +38,7 @@ Introduced in lab 03 (Data poisoning and backdoors).
 """
 
 from .common import confident_label_flags, detection_scores, flip_labels
-from .fraud import fabricate_records, validation_report
+from .fraud import fabricate_records, replay_records, validation_report
 from .image import (
     activation_clustering,
     art_spectral_signature,
@@ -52,7 +55,9 @@ from .provenance import build_manifest, shard_sha256, verify_manifest
 from .recommender import (
     SHILLING_ATTACKS,
     average_attack_profile,
+    detect_anomalous_profiles,
     detect_shilling,
+    mimic_profiles,
     profile_features,
     rating_statistics,
     shilling_profiles,
@@ -91,16 +96,19 @@ __all__ = [
     "build_manifest",
     "compromise_source",
     "confident_label_flags",
+    "detect_anomalous_profiles",
     "detect_shilling",
     "detection_scores",
     "fabricate_records",
     "flip_labels",
     "layer_activations",
+    "mimic_profiles",
     "poison_images",
     "poison_texts",
     "profile_features",
     "rating_statistics",
     "remove_token",
+    "replay_records",
     "roni_decision",
     "shard_sha256",
     "shilling_profiles",

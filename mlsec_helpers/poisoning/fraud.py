@@ -14,9 +14,9 @@ import pandas as pd
 
 from ..fraud_sim import FEATURES
 from ..repro import rng
-from ..validate import check_frame, check_int
+from ..validate import check_frame, check_int, check_number
 
-__all__ = ["fabricate_records", "validation_report"]
+__all__ = ["fabricate_records", "replay_records", "validation_report"]
 
 
 def fabricate_records(frame: pd.DataFrame, n: int, *, seed: int = 0) -> pd.DataFrame:
@@ -35,6 +35,40 @@ def fabricate_records(frame: pd.DataFrame, n: int, *, seed: int = 0) -> pd.DataF
     gen = rng(seed)
     return pd.DataFrame({c: frame[c].to_numpy()[gen.integers(0, len(frame), n)]
                          for c in FEATURES})
+
+
+def replay_records(frame: pd.DataFrame, n: int, *, jitter: float = 0.05,
+                   seed: int = 0) -> pd.DataFrame:
+    """Jittered replays of real transactions: the attacker who knows the validation rules.
+
+    Each of the ``n`` rows copies a row of ``frame`` (drawn with replacement); its amount is
+    multiplied by ``1 + jitter * N(0, 1)``, rounded to whole cents (to 10 for cash
+    withdrawals), kept within the legal range, and ``amount_to_cust_mean_30d`` is recomputed, so
+    that every rule of ``fraud_sim.check_constraints`` still holds while no row is an exact
+    duplicate of a real one. Returns the ``fraud_sim.FEATURES`` columns.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    from ..fraud_sim import AMOUNT_MAX, AMOUNT_MIN
+
+    frame = check_frame(frame, FEATURES)
+    check_int(n, "n", 0)
+    jitter = check_number(jitter, "jitter", low=0.0)
+    if len(frame) == 0:
+        raise ValueError("frame has no rows to replay")
+    gen = rng(seed)
+    out = frame[list(FEATURES)].iloc[gen.integers(0, len(frame), n)].reset_index(drop=True)
+    out = out.astype(np.float64)
+    amount = out["amount"].to_numpy() * (1 + jitter * gen.standard_normal(n))
+    cash = out["cat_cash_withdrawal"].to_numpy() == 1 if "cat_cash_withdrawal" in out else 0
+    step = np.where(cash, 10.0, 0.01)
+    amount = np.clip(np.round(amount / step) * step, np.ceil(AMOUNT_MIN / step) * step,
+                     np.floor(AMOUNT_MAX / step) * step)
+    out["amount"] = np.round(amount, 2)
+    mean30 = out["cust_mean_amount_30d"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["amount_to_cust_mean_30d"] = np.where(mean30 > 0, out["amount"] / mean30, 1.0)
+    return out
 
 
 def validation_report(frame: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,9 @@ from .results import FakeProfiles, ShillingDetection
 __all__ = [
     "SHILLING_ATTACKS",
     "average_attack_profile",
+    "detect_anomalous_profiles",
     "detect_shilling",
+    "mimic_profiles",
     "profile_features",
     "rating_statistics",
     "shilling_profiles",
@@ -263,3 +265,83 @@ def detect_shilling(X, y, n_users: int, n_items: int, *, threshold: float = 0.2,
     loves_target[X[(X[:, 1] == target) & (y >= 5), 0]] = True
     return ShillingDetection(scores=scores, flags=suspects & loves_target, target=target)
 
+
+
+def mimic_profiles(X, y, n_users: int, n_items: int, target: int, n_fake: int, *,
+                   keep: float = 0.8, seed: int = 0) -> FakeProfiles:
+    """Fake profiles built to look like real users: the attacker who knows the detector.
+
+    Each fake copies a random real user's ratings, keeps a random ``keep`` share of them (so
+    that it is no exact copy), moves each kept rating by at most half a star (within [0.5, 5]),
+    and rates ``target`` 5 stars. The profile statistics are then those of a real user. The
+    fake users get the ids ``n_users .. n_users + n_fake - 1``. Returns a
+    :class:`~mlsec_helpers.poisoning.FakeProfiles`.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    X, y = check_ratings(X, y, n_users, n_items)
+    check_int(target, "target (an item index)", 0, n_items - 1)
+    check_int(n_fake, "n_fake", 0)
+    keep = check_fraction(keep, "keep")
+    gen = rng(seed)
+    users, items, ratings = [], [], []
+    for k in range(n_fake):
+        source = int(gen.integers(n_users))
+        rows = np.flatnonzero((X[:, 0] == source) & (X[:, 1] != target))
+        if len(rows):
+            rows = np.sort(gen.choice(rows, max(1, int(round(keep * len(rows)))),
+                                      replace=False))
+        shift = gen.choice([-0.5, 0.0, 0.5], len(rows))
+        its = np.r_[X[rows, 1], target]
+        rs = np.r_[np.clip(y[rows] + shift, 0.5, 5.0), 5.0]
+        users.append(np.full(len(its), n_users + k))
+        items.append(its)
+        ratings.append(rs)
+    if not n_fake:
+        return FakeProfiles(X=np.zeros((0, 2), np.int64), y=np.zeros(0, np.float32))
+    X_fake = np.column_stack([np.concatenate(users), np.concatenate(items)]).astype(np.int64)
+    return FakeProfiles(X=X_fake, y=np.concatenate(ratings).astype(np.float32))
+
+
+def detect_anomalous_profiles(X, y, n_users: int, n_items: int, known_clean, *,
+                              fpr: float = 0.02, min_group: int = 5) -> ShillingDetection:
+    """Find push-attack profiles without any model of the attack: anomaly, then target focus.
+
+    Step 1 (a generic anomaly criterion): for every user, the :func:`profile_features`; each is
+    turned into a robust z-score against the ``known_clean`` users (median and scaled MAD;
+    the standard deviation where the MAD is 0),
+    and a user's score is the largest absolute z-score. The threshold is the ``1 - fpr``
+    quantile of the known-clean users' scores, so about ``fpr`` of clean users become
+    *suspects*. No attack generator is involved: the detector never sees a fake profile.
+
+    Step 2 (target focus): the item rated 5 stars by the most suspects (at least
+    ``min_group``) is the suspected target, and *every* user who rated it 5 is flagged, suspect
+    or not (the push needs those ratings; a few genuine fans of the film go with them); without
+    such a group, every suspect is flagged.
+
+    Returns a :class:`~mlsec_helpers.poisoning.ShillingDetection` (the anomaly score per user,
+    the flags, the suspected target or -1).
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    X, y = check_ratings(X, y, n_users, n_items)
+    fpr = check_fraction(fpr, "fpr")
+    check_int(min_group, "min_group", 1)
+    clean = np.unique(np.asarray(known_clean, dtype=np.int64))
+    if clean.ndim != 1 or len(clean) < 2 or clean.min() < 0 or clean.max() >= n_users:
+        raise ValueError("known_clean must hold at least two user ids in [0, n_users)")
+    feats = profile_features(X, y, n_users, n_items).to_numpy()
+    median = np.median(feats[clean], axis=0)
+    mad = 1.4826 * np.median(np.abs(feats[clean] - median), axis=0)
+    mad = np.where(mad > 0, mad, feats[clean].std(axis=0))  # a constant statistic: its std
+    mad[mad == 0] = 1e-9  # constant among the trusted users: any deviation is anomalous
+    scores = np.max(np.abs(feats - median) / mad, axis=1)
+    suspects = scores > np.quantile(scores[clean], 1 - fpr)
+    top_rated = (y >= 5) & suspects[X[:, 0]]
+    votes = np.bincount(X[top_rated, 1], minlength=n_items)
+    if votes.max(initial=0) < min_group:
+        return ShillingDetection(scores=scores, flags=suspects, target=-1)
+    target = int(np.argmax(votes))
+    loves_target = np.zeros(n_users, bool)
+    loves_target[X[(X[:, 1] == target) & (y >= 5), 0]] = True
+    return ShillingDetection(scores=scores, flags=loves_target, target=target)

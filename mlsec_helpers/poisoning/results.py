@@ -132,13 +132,15 @@ class FakeProfiles:
 @dataclass(frozen=True)
 class ShillingDetection:
     """What the fake-profile detector found: the result of
-    :func:`~mlsec_helpers.poisoning.detect_shilling`.
+    :func:`~mlsec_helpers.poisoning.detect_shilling` or
+    :func:`~mlsec_helpers.poisoning.detect_anomalous_profiles`.
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
 
     scores: np.ndarray
-    """Per observed user, the profile classifier's probability that the profile is fake."""
+    """Per observed user, how fake the profile looks: the profile classifier's probability
+    (``detect_shilling``) or the anomaly score (``detect_anomalous_profiles``)."""
     flags: np.ndarray
     """Per observed user, True when flagged as a fake profile."""
     target: int
