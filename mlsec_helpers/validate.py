@@ -250,6 +250,8 @@ def check_labels(y: object, n: int | None = None, name: str = "y", *,
     if y.ndim != 1 or (n is not None and len(y) != n):
         want = f" with {n} labels (one per row)" if n is not None else ""
         raise ValueError(f"{name} must be 1-D{want}, got shape {y.shape}")
+    if y.dtype == bool:
+        y = y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.integer):
         if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
             y = y.astype(np.int64)

@@ -638,16 +638,92 @@ LIRA_WRONG = [lira_log_p_only, lira_naive_phi, lira_variance, lira_median, lira_
 LIRA_RIGHT = [lira_python, lira_torch, lira_log_expm1, lira_all_at_once]
 
 
+# --- the challenge: break_label_only_api ---------------------------------------------------------
+
+
+def blo_constant(api, X, y):  # no attack at all
+    return np.zeros(len(X))
+
+
+def blo_random(api, X, y):  # a coin flip per candidate
+    return np.random.default_rng(0).random(len(X))
+
+
+def blo_flipped(api, X, y):  # members are labelled correctly, not wrongly
+    return (api(X) != y).astype(float)
+
+
+def blo_predicted_label(api, X, y):  # the label alone, without the true one, says nothing
+    return api(X).astype(float)
+
+
+def blo_true_label(api, X, y):  # the true label alone, without the API, says nothing
+    return np.asarray(y, dtype=float)
+
+
+def blo_one_score(api, X, y):  # one number instead of one per candidate
+    return float((api(X) == y).mean())
+
+
+def blo_bool_list(api, X, y):  # a scalar bool
+    return bool((api(X) == y).all())
+
+
+def blo_nan(api, X, y):  # a score that is not a number
+    scores = (api(X) == y).astype(float)
+    scores[0] = np.nan
+    return scores
+
+
+def blo_first_half(api, X, y):  # half the candidates only
+    return (api(X) == y).astype(float)[: len(X) // 2]
+
+
+def blo_int(api, X, y):
+    return (api(X) == y).astype(int)
+
+
+def blo_bool(api, X, y):
+    return api(X) == y
+
+
+def blo_robustness(api, X, y):  # correctness, ties broken by the labels of noisy neighbours
+    gen = np.random.default_rng(0)
+    correct = (api(X) == y).astype(float)
+    near = np.mean([api(X + gen.normal(0, 0.05, X.shape)) == y for _ in range(4)], axis=0)
+    return 10 * correct + near
+
+
+def blo_list(api, X, y):
+    return [float(a == b) for a, b in zip(api(X), y, strict=True)]
+
+
+BLO_WRONG = [blo_constant, blo_random, blo_flipped, blo_predicted_label, blo_true_label,
+             blo_one_score, blo_bool_list, blo_nan, blo_first_half]
+BLO_RIGHT = [blo_int, blo_bool, blo_robustness, blo_list]
+
+
+def test_the_challenge_target_holds_with_a_margin_for_the_reference():
+    from sklearn.metrics import roc_auc_score
+
+    for seed in (0, 1, 101, 202, 7, 8):
+        api, X, y = lab05.label_only_api(seed=seed)
+        auc = roc_auc_score(api._is_member, lab05.break_label_only_api(api, X, y))
+        assert auc >= lab05.LABEL_ONLY_TARGET_AUC + 0.02, (seed, auc)
+
+
 # --- the mutant suite ----------------------------------------------------------------------------
 
 WRONG = ([(lab05.NOISE_FOR_BUDGET, f) for f in NFB_WRONG]
          + [(lab05.LOSS_THRESHOLD_ATTACK, f) for f in LTA_WRONG]
          + [(lab05.TPR_AT_FPR, f) for f in TAF_WRONG]
-         + [(lab05.LIRA_OFFLINE_SCORE, f) for f in LIRA_WRONG])
+         + [(lab05.LIRA_OFFLINE_SCORE, f) for f in LIRA_WRONG]
+         + [(lab05.LABEL_ONLY_CHALLENGE, f) for f in BLO_WRONG])
 RIGHT = ([(lab05.NOISE_FOR_BUDGET, f) for f in NFB_RIGHT]
          + [(lab05.LOSS_THRESHOLD_ATTACK, f) for f in LTA_RIGHT]
          + [(lab05.TPR_AT_FPR, f) for f in TAF_RIGHT]
-         + [(lab05.LIRA_OFFLINE_SCORE, f) for f in LIRA_RIGHT])
+         + [(lab05.LIRA_OFFLINE_SCORE, f) for f in LIRA_RIGHT]
+         + [(lab05.LABEL_ONLY_CHALLENGE, f) for f in BLO_RIGHT])
 
 
 def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():

@@ -439,6 +439,39 @@ def test_medical_dp_models_leave_global_state(unchanged_global_state):
     assert torch.are_deterministic_algorithms_enabled() == deterministic
 
 
+def test_medical_dp_train_seed_changes_training_not_halves():
+    base = privacy.train_medical_dp_models(n_models=2, dp_epochs=1)
+    same = privacy.train_medical_dp_models(n_models=2, dp_epochs=1, train_seed=0)
+    other = privacy.train_medical_dp_models(n_models=2, dp_epochs=1, train_seed=7)
+    assert torch.equal(base.weight, same.weight)
+    assert not torch.equal(base.weight, other.weight)
+    assert torch.equal(base.mean, other.mean)  # same population, same halves
+
+
+def test_epsilon_lower_bound_audits_an_attack():
+    gen = np.random.default_rng(0)
+    y = np.r_[np.ones(2000, bool), np.zeros(2000, bool)]
+    chance = privacy.epsilon_lower_bound(y, gen.normal(size=4000))
+    strong = privacy.epsilon_lower_bound(y, gen.normal(size=4000) + 3.0 * y)
+    weak = privacy.epsilon_lower_bound(y, gen.normal(size=4000) + 0.5 * y)
+    assert chance < 0.15 and 0.0 < weak < strong
+    # a perfect attack on n records proves at most about log(n): the intervals keep it finite
+    perfect = privacy.epsilon_lower_bound(y, y.astype(float))
+    assert 5.0 < perfect < math.log(2000) + 1
+    # the bound is conservative: higher confidence, or delta, only lowers it
+    assert privacy.epsilon_lower_bound(y, gen.normal(size=4000) + 1.0 * y, confidence=0.99) <= (
+        privacy.epsilon_lower_bound(y, gen.normal(size=4000) + 1.0 * y, confidence=0.5) + 0.2)
+    scores = gen.normal(size=4000) + 1.0 * y
+    assert privacy.epsilon_lower_bound(y, scores, delta=0.1) < privacy.epsilon_lower_bound(
+        y, scores)
+    with pytest.raises(ValueError, match="members"):
+        privacy.epsilon_lower_bound(np.ones(4, bool), np.arange(4.0))
+    with pytest.raises(ValueError):
+        privacy.epsilon_lower_bound(y, scores, delta=2.0)
+    with pytest.raises(ValueError):
+        privacy.epsilon_lower_bound(y, scores[:-1])
+
+
 def test_threat_diagram():
     assert privacy.threat_diagram().layout.title.text.startswith("Membership inference")
 

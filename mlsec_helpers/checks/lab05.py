@@ -14,7 +14,7 @@ import numpy as np
 from .. import privacy
 from ..exercises import Case, Exercise, Mistake
 
-# --- exercise 1: the noise multiplier that meets a privacy budget -------------------------------
+# --- exercise 4: the noise multiplier that meets a privacy budget -------------------------------
 
 
 def noise_for_budget(eps_of, target_eps: float, lo: float, hi: float, tol: float = 1e-3
@@ -243,7 +243,7 @@ NOISE_FOR_BUDGET = Exercise(
 )
 
 
-# --- exercise 2: the loss-threshold attack --------------------------------------------------------
+# --- exercise 1: the loss-threshold attack --------------------------------------------------------
 
 
 def loss_threshold_attack(proba, labels, threshold):
@@ -377,7 +377,7 @@ LOSS_THRESHOLD_ATTACK = Exercise(
 )
 
 
-# --- exercise 3: TPR at a fixed FPR -------------------------------------------------------------
+# --- exercise 2: TPR at a fixed FPR -------------------------------------------------------------
 
 
 def tpr_at_fpr(y_true, scores, fpr):
@@ -525,7 +525,7 @@ TPR_AT_FPR = Exercise(
 )
 
 
-# --- exercise 4: the offline LiRA score of one example --------------------------------------------
+# --- exercise 3: the offline LiRA score of one example --------------------------------------------
 
 
 def lira_offline_score(target_loss, shadow_losses, global_std=None):
@@ -669,16 +669,112 @@ LIRA_OFFLINE_SCORE = Exercise(
 )
 
 
+# --- the challenge: a "privacy defence" that releases labels only -------------------------------
+
+#: The AUC the student's attack must reach on every case of the challenge.
+LABEL_ONLY_TARGET_AUC = 0.55
+
+
+def _api_labels(model, X):
+    """The label-only API: the model's top-1 label for each row of ``X``, nothing else."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != model.n_features_in_:
+        raise ValueError(f"the API takes an (n, {model.n_features_in_}) array of records")
+    return model.predict(X)
+
+
+def label_only_api(*, seed: int = 0, n: int = 500):
+    """The challenge's target: ``(api, X, y)``.
+
+    A fully grown random forest trained on ``n`` of the ``2 n`` candidate records ``X`` (the
+    first half, but the attacker is not told which) with labels ``y`` (30% of them noisy),
+    behind an API that returns only the top-1 label: ``api(X_query) -> labels``. The vendor's
+    claim: "no scores, so no membership leak". ``api._is_member`` holds the truth that the
+    check grades against; reading it is not an attack.
+
+    Introduced in lab 05 (Membership inference).
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = make_classification(n_samples=2 * n, n_features=8, n_informative=4, flip_y=0.3,
+                               class_sep=1.5, random_state=seed)
+    model = RandomForestClassifier(n_estimators=30, random_state=seed, n_jobs=1)
+    model.fit(X[:n], y[:n])
+    api = functools.partial(_api_labels, model)
+    api._is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    return api, X, y
+
+
+def break_label_only_api(api, X, y) -> np.ndarray:
+    """A label-only membership attack: one score per candidate (higher: more likely a member).
+
+    The reference solution: one query per record, score 1 when the API's label is the record's
+    true label, 0 otherwise (a model that memorised its training set labels its members
+    correctly, noisy labels included; Choquette-Choo et al. 2021 refine it with augmented
+    queries).
+
+    Introduced in lab 05 (Membership inference).
+    """
+    return (np.asarray(api(X)) == np.asarray(y)).astype(float)
+
+
+def _label_only_cases() -> list[Case]:
+    return [Case(label_only_api(seed=s), label=f"a forest behind a label-only API (seed {s})")
+            for s in (0, 1)]
+
+
+def _label_only_hidden_cases() -> list[Case]:
+    return [Case(label_only_api(seed=s), label=f"a fresh forest and data (seed {s})")
+            for s in (101, 202)]
+
+
+def _label_only_validate(got, case: Case) -> str | None:
+    from sklearn.metrics import roc_auc_score
+
+    if isinstance(got, bool | np.bool_) or not isinstance(got, np.ndarray | list | tuple):
+        return f"return one score per candidate (an array), got {type(got).__name__}"
+    scores = np.asarray(got)
+    truth = case.args[0]._is_member
+    if scores.shape != truth.shape or scores.dtype.kind not in "biuf":
+        return (f"return one number per candidate, an array of shape {truth.shape}, got "
+                f"shape {scores.shape} and dtype {scores.dtype}")
+    if not np.isfinite(scores.astype(float)).all():
+        return "every score must be a finite number"
+    auc = roc_auc_score(truth, scores.astype(float))
+    if auc < LABEL_ONLY_TARGET_AUC:
+        return (f"your attack's AUC is {auc:.3f}, below the target {LABEL_ONLY_TARGET_AUC}: "
+                "the API shows labels, and you know each candidate's true label")
+    return None
+
+
+LABEL_ONLY_CHALLENGE = Exercise(
+    name="break_label_only_api",
+    reference=break_label_only_api,
+    cases=_label_only_cases,
+    hidden_cases=_label_only_hidden_cases,
+    validate=_label_only_validate,
+    compare=lambda got, expected: True,  # graded by the AUC the attack reaches (validate)
+    hint="a model that memorised its training data labels its members correctly, even the "
+         "mislabelled ones: compare the API's label with the true one",
+    time_limit=30.0,
+)
+
+
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
-EXERCISES: tuple[Exercise, ...] = (NOISE_FOR_BUDGET, LOSS_THRESHOLD_ATTACK, TPR_AT_FPR,
-                                   LIRA_OFFLINE_SCORE)
+EXERCISES: tuple[Exercise, ...] = (LOSS_THRESHOLD_ATTACK, TPR_AT_FPR, LIRA_OFFLINE_SCORE,
+                                   NOISE_FOR_BUDGET, LABEL_ONLY_CHALLENGE)
 
 __all__ = [
     "EXERCISES",
+    "LABEL_ONLY_CHALLENGE",
+    "LABEL_ONLY_TARGET_AUC",
     "LIRA_OFFLINE_SCORE",
     "LOSS_THRESHOLD_ATTACK",
     "NOISE_FOR_BUDGET",
     "TPR_AT_FPR",
+    "break_label_only_api",
+    "label_only_api",
     "lira_offline_score",
     "loss_threshold_attack",
     "noise_for_budget",

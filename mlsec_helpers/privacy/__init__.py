@@ -20,7 +20,8 @@ Where the code of each part of the lab lives (the lab calls ``privacy.name`` for
 - every domain, ``common.py``: the attacker's scores (:func:`cross_entropy_losses`,
   :func:`loss_threshold_attack`, :func:`logit_confidence`, :func:`logit_confidence_from_logits`,
   :func:`losses_from_logits`, :func:`loss_to_logit_confidence`), the metrics
-  (:func:`tpr_at_fpr`, :func:`membership_metrics`), LiRA (:func:`lira_offline_score`,
+  (:func:`tpr_at_fpr`, :func:`membership_metrics`, the audit :func:`epsilon_lower_bound`),
+  LiRA (:func:`lira_offline_score`,
   :func:`lira_offline_scores`, :func:`lira_online_scores`, :func:`leave_one_out_lira`), ART's
   black-box attack (:func:`art_black_box_attack`), :func:`predict_logits` and :func:`softmax`;
   ``dp.py``: differential privacy, the accountant (:func:`epsilon_for`,
@@ -54,6 +55,7 @@ from __future__ import annotations
 from .common import (
     art_black_box_attack,
     cross_entropy_losses,
+    epsilon_lower_bound,
     leave_one_out_lira,
     lira_offline_score,
     lira_offline_scores,
@@ -154,6 +156,7 @@ __all__ = [
     "digits_models_from",
     "encode_messages",
     "epsilon_for",
+    "epsilon_lower_bound",
     "fold_in_errors",
     "group_epsilon",
     "group_mean",

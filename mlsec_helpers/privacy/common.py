@@ -33,6 +33,7 @@ from .results import LeaveOneOutScores, LossThresholdResult, MembershipMetrics
 __all__ = [
     "art_black_box_attack",
     "cross_entropy_losses",
+    "epsilon_lower_bound",
     "leave_one_out_lira",
     "lira_offline_score",
     "lira_offline_scores",
@@ -176,6 +177,52 @@ def membership_metrics(y_true, scores, fpr: float = 0.01) -> MembershipMetrics:
     fprs, tprs, _ = roc_curve(y, s)
     return MembershipMetrics(auc=float(roc_auc_score(y, s)), tpr_at_fpr=tpr_at_fpr(y, s, fpr),
                              advantage=float(np.max(tprs - fprs)))
+
+
+def epsilon_lower_bound(y_true, scores, *, delta: float = 0.0, confidence: float = 0.95
+                        ) -> float:
+    """An empirical lower bound on epsilon from a membership attack (a privacy audit).
+
+    A training algorithm that is (epsilon, delta)-DP forces every attack's
+    ``TPR <= e^epsilon * FPR + delta`` (and, swapping the roles, ``1 - FPR <= e^epsilon *
+    (1 - TPR) + delta``). So a measured attack proves ``epsilon >= log((TPR - delta) / FPR)``.
+    To be conservative, each threshold's TPR is replaced by its one-sided Clopper-Pearson lower
+    bound and its FPR by its upper bound at ``confidence``; the result is the largest bound over
+    thresholds (and both directions), floored at 0. It is a *lower* bound: a stronger attack
+    may prove more. Taking the maximum over thresholds on the same data is optimistic; a strict
+    audit picks the threshold on separate data (Jagielski et al. 2020; Nasr et al. 2021).
+
+    Introduced in lab 05 (Membership inference).
+    """
+    from scipy.stats import beta
+    from sklearn.metrics import roc_curve
+
+    s = check_vector(scores, "scores")
+    y = check_membership(y_true, len(s))
+    delta = check_fraction(delta, "delta")
+    confidence = check_number(confidence, "confidence", low=0.0, high=1.0, low_open=True,
+                              high_open=True)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("y_true must contain members and non-members")
+    fprs, tprs, _ = roc_curve(y, s, drop_intermediate=False)
+    tp, fp = np.rint(tprs * n_pos), np.rint(fprs * n_neg)
+    alpha = 1 - confidence
+
+    def lower(k, n):  # one-sided Clopper-Pearson lower bound of k / n
+        return np.where(k > 0, beta.ppf(alpha, np.maximum(k, 1), n - k + 1), 0.0)
+
+    def upper(k, n):  # one-sided Clopper-Pearson upper bound of k / n
+        return np.where(k < n, beta.ppf(1 - alpha, k + 1, np.maximum(n - k, 1)), 1.0)
+
+    best = 0.0
+    for hit, n_hit, false, n_false in ((tp, n_pos, fp, n_neg),
+                                       (n_neg - fp, n_neg, n_pos - tp, n_pos)):
+        low, high = lower(hit, n_hit) - delta, upper(false, n_false)
+        ok = (low > 0) & (high > 0)
+        if ok.any():
+            best = max(best, float(np.max(np.log(low[ok] / high[ok]))))
+    return best
 
 
 # --- LiRA (Carlini et al. 2022) ---------------------------------------------------------------

@@ -32,7 +32,7 @@ __all__ = [
 
 MEDICAL_SETTINGS: dict = {
     "seed": 0, "n_models": 64, "C": 1.0, "dp_epsilon": 1.0, "delta": 1e-5, "dp_epochs": 20,
-    "dp_batch_size": 64, "dp_lr": 0.05, "max_grad_norm": 1.0,
+    "dp_batch_size": 64, "dp_lr": 0.05, "max_grad_norm": 1.0, "train_seed": None,
 }
 """The patient membership experiment of lab 05 (Membership inference).
 
@@ -40,7 +40,8 @@ All 569 WDBC patients form the population; each of ``n_models`` models trains on
 half of it (:func:`random_halves`), so every model is both a target and the others' shadow
 (:func:`~mlsec_helpers.privacy.leave_one_out_lira`). Undefended: the reference logistic
 regression (``C``); defended: a torch linear model with DP-SGD (opacus) at ``dp_epsilon``,
-delta 1e-5."""
+delta 1e-5. ``seed`` draws the halves; ``train_seed`` (default: ``seed``) seeds the DP
+training's initialisation, sampling and noise."""
 
 
 def random_halves(n: int, n_models: int, *, seed: int = 0) -> np.ndarray:
@@ -89,6 +90,7 @@ def train_medical_dp_models(**overrides) -> DPLinearModels:
     population = medical_population(seed=st["seed"])
     X, y = population.X, population.y
     keep = random_halves(len(X), st["n_models"], seed=st["seed"])
+    train_seed = st["seed"] if st["train_seed"] is None else st["train_seed"]
     mean, scale = X.mean(0), X.std(0)
     delta = check_number(st["delta"], "delta", low=0.0, high=1.0, low_open=True,
                          high_open=True)
@@ -104,12 +106,12 @@ def train_medical_dp_models(**overrides) -> DPLinearModels:
     weights, biases, sigmas, epsilons = [], [], [], []
     with limited_threads(1), deterministic_algorithms():
         for k in tqdm(range(st["n_models"]), desc="DP logistic models", leave=False):
-            with seeded(st["seed"] + k):
+            with seeded(train_seed + k):
                 model = StandardisedMLP(mean, scale, depth=0)
                 spent = train_dp(model, X[keep[k]], y[keep[k]], noise_multiplier=sigma,
                                  delta=st["delta"], epochs=st["dp_epochs"],
                                  batch_size=st["dp_batch_size"], lr=st["dp_lr"],
-                                 max_grad_norm=st["max_grad_norm"], seed=st["seed"] + 500 + k,
+                                 max_grad_norm=st["max_grad_norm"], seed=train_seed + 500 + k,
                                  report_epsilon=False, progress=False)
             layer = model.net[0]
             weights.append(layer.weight.detach().clone())
