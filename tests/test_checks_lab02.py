@@ -759,9 +759,73 @@ def test_an_answer_that_calls_the_reference_or_the_package_is_rejected(exercise,
 
 def test_exercises_in_the_lab_order():
     assert [ex.name for ex in lab02.EXERCISES] == [
-        "fgsm", "canonicalise", "project_fraud", "certified_radius"]
+        "fgsm", "canonicalise", "project_fraud", "certified_radius", "break_quantised"]
 
 
 def test_check_hands_back_the_reference_for_a_wrong_answer(capsys):
     assert check(lab02.CANONICALISE, canon_strip) is lab02.canonicalise
     assert "❌" in capsys.readouterr().out
+
+
+# --- the challenge: break the quantised reader ----------------------------------------------------
+
+
+def _pgd_through_rounding(system, X, y, eps):
+    """Plain PGD on the defended model, rounding included: its gradient is zero."""
+    x0 = torch.as_tensor(X)
+    xa = x0.clone()
+    for _ in range(10):
+        xa.requires_grad_(True)
+        loss = nn.functional.cross_entropy(system.model(xa), torch.as_tensor(y))
+        (g,) = torch.autograd.grad(loss, xa)
+        xa = torch.min(torch.max(xa.detach() + eps / 4 * g.sign(), x0 - eps), x0 + eps)
+    return xa.clamp(0, 1).numpy()
+
+
+def _bpda_other(system, X, y, eps):
+    """A different correct answer: BPDA with the straight-through rounding as an autograd
+    function, no random start, 50 steps of eps / 8."""
+
+    class Round(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            top = system.levels - 1
+            return torch.round(x * top) / top
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x0 = torch.as_tensor(X)
+    xa = x0.clone()
+    for _ in range(50):
+        xa.requires_grad_(True)
+        loss = nn.functional.cross_entropy(system.cnn.model(Round.apply(xa)), torch.as_tensor(y),
+                                           reduction="sum")
+        (g,) = torch.autograd.grad(loss, xa)
+        xa = torch.min(torch.max(xa.detach() + eps / 8 * g.sign(), x0 - eps), x0 + eps)
+        xa = xa.clamp(0, 1)
+    return xa.numpy()
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    (_pgd_through_rounding, "target"),
+    (lambda system, X, y, eps: X.copy(), "target"),
+    (lambda system, X, y, eps: np.clip(X + 2 * eps, 0, 1), "eps-ball"),
+    (lambda system, X, y, eps: torch.as_tensor(X), "NumPy"),
+    (lambda system, X, y, eps: X[:-1], "shape"),
+], ids=["pgd-through-rounding", "unchanged", "outside-the-ball", "tensor", "shape"])
+def test_challenge_rejects_weak_or_invalid_attacks(answer, why):
+    result = run_check(lab02.BREAK_QUANTISED, answer)
+    assert result.status == "wrong" and why in result.message, result.line()
+    with pytest.raises(AssertionError):
+        grade(lab02.BREAK_QUANTISED, answer)
+
+
+def test_challenge_accepts_a_different_strong_attack():
+    assert run_check(lab02.BREAK_QUANTISED, _bpda_other).correct
+    grade(lab02.BREAK_QUANTISED, _bpda_other)
+    # the reference clears the target on every digit of the case model with room to spare
+    system, X, y = lab02._challenge_setup(4)
+    fooled = np.mean(system.predict(lab02.break_quantised(system, X, y, 0.3)) != y)
+    assert fooled >= lab02.CHALLENGE_TARGET + 0.1

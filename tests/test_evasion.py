@@ -376,7 +376,7 @@ def test_embedding_attack_and_apr(tiny_mf):
     assert np.allclose(evasion.perturbed_scores(rec, direction, 0.0), rec.score(np.arange(20)),
                        atol=1e-5)
     curve = evasion.ranking_under_attack(rec, data, [0.0, 0.5])
-    assert list(curve.columns) == ["eps", "hr@10", "ndcg@10"] and len(curve) == 2
+    assert list(curve.columns) == ["eps", "hr@10", "ndcg@10", "users"] and len(curve) == 2
     apr = evasion.apr_training(rec, data.X_train, data.y_train, eps=0.3, epochs=2,
                                progress=False)
     assert apr is not rec and apr.model is not rec.model
@@ -591,3 +591,122 @@ def test_every_module_of_the_package_lists_its_public_names():
         module = importlib.import_module(f"mlsec_helpers.evasion.{name}")
         assert module.__all__ and all(hasattr(module, n) for n in module.__all__)
     assert all(hasattr(evasion, n) for n in evasion.__all__)
+
+
+# --- added for the expert review: exact FGSM on the linear model, PGD's loss curve, the
+# --- challenge's quantised reader, the bias-aware attack, approve/decline fraud attacks
+
+
+def test_fgsm_linear_is_the_exact_worst_case_where_art_wrapper_fails():
+    from art.attacks.evasion import FastGradientMethod
+
+    data = load_dataset("medical", seed=0)
+    diag = systems.train_baseline("medical", data, seed=0)
+    tol = evasion.measurement_tolerance(data.X_train, relative=0.05)
+    X, y = data.X_test, data.y_test
+    exact = evasion.worst_case_linear(diag, X, y, tol)
+    assert np.allclose(evasion.fgsm_linear(diag, X, y, tol), exact)
+    # The ART 1.20.1 bug this works around: the wrapper with preprocessing= leaves rows unmoved.
+    buggy = FastGradientMethod(diag.art_estimator(), eps=tol, eps_step=tol).generate(
+        X, y=np.eye(2)[y])
+    assert np.all(np.isclose(buggy, X), axis=1).any()
+    with pytest.raises(ValueError, match="features"):
+        evasion.fgsm_linear(diag, X[:, :3], y, tol)
+    with pytest.raises(TypeError, match="StandardScaler"):
+        evasion.fgsm_linear(_linear([1.0, -2.0], 0.0), X[:, :2], y, tol[:2])
+
+
+def test_fgsm_linear_leaves_global_state_alone(unchanged_global_state):
+    data = load_dataset("medical", seed=0)
+    diag = systems.train_baseline("medical", data, seed=0)
+    tol = evasion.measurement_tolerance(data.X_train, relative=0.05)
+    evasion.fgsm_linear(diag, data.X_test[:5], data.y_test[:5], tol)
+
+
+def test_pgd_trace_records_a_loss_curve_and_is_seeded(tiny, tiny_cnn):
+    X, y = tiny.X_test[:16], tiny.y_test[:16]
+    a = evasion.pgd_trace(tiny_cnn, X, y, 0.3, 10, eps_step=0.05, restarts=2, seed=1)
+    b = evasion.pgd_trace(tiny_cnn, X, y, 0.3, 10, eps_step=0.05, restarts=2, seed=1)
+    assert a.loss.shape == (2, 11) and a.fooled.shape == (2, 11)
+    assert np.array_equal(a.X_adv, b.X_adv) and np.allclose(a.loss, b.loss)
+    assert np.all(np.abs(a.X_adv - X) <= 0.3 + 1e-6) and a.X_adv.min() >= 0
+    assert a.loss[0, -1] > a.loss[0, 0]
+    assert np.array_equal(tiny_cnn.predict(a.X_adv) != y, a.success)
+    assert np.all(np.diff(a.fooled, axis=1) >= 0)
+    with pytest.raises(ValueError, match="eps"):
+        evasion.pgd_trace(tiny_cnn, X, y, -0.1)
+    with pytest.raises(TypeError, match="torch model"):
+        evasion.pgd_trace(ToySystem(lambda X: X), X, y, 0.1)
+
+
+def test_pgd_trace_leaves_global_state_alone(tiny, tiny_cnn, unchanged_global_state):
+    evasion.pgd_trace(tiny_cnn, tiny.X_test[:4], tiny.y_test[:4], 0.1, 3, seed=2)
+
+
+def test_quantised_digits_masks_gradients(tiny, tiny_cnn):
+    q = evasion.QuantisedDigits(tiny_cnn, levels=4)
+    X, y = tiny.X_test[:8], tiny.y_test[:8]
+    Xq = q.quantise(X)
+    assert set(np.unique(Xq)) <= {0.0, 1 / 3, 2 / 3, 1.0} or np.allclose(
+        np.unique(Xq * 3), np.round(np.unique(Xq * 3)))
+    assert np.allclose(q.predict_proba(X), tiny_cnn.predict_proba(Xq))
+    x = torch.as_tensor(X).requires_grad_(True)
+    torch.nn.functional.cross_entropy(q.model(x), torch.as_tensor(y)).backward()
+    assert float(x.grad.abs().max()) == 0.0  # the rounding has no gradient
+    assert q.art_estimator().nb_classes == 10
+    with pytest.raises(ValueError, match="levels"):
+        evasion.QuantisedDigits(tiny_cnn, levels=1)
+    with pytest.raises(ValueError, match="not fitted"):
+        evasion.QuantisedDigits(systems.DigitsCNN(seed=0))
+
+
+def test_bias_aware_attack_moves_item_biases(tiny_mf):
+    rec, data = tiny_mf
+    plain = evasion.embedding_attack(rec, data.X_train, data.y_train, seed=0)
+    aware = evasion.embedding_attack(rec, data.X_train, data.y_train, seed=0, include_bias=True)
+    assert plain.dbi is None and aware.dbi.shape == rec.model.bi.weight.shape
+    item = torch.cat([rec.model.Q.weight, rec.model.bi.weight], 1).norm(dim=1)
+    moved = torch.cat([aware.dQ, aware.dbi], 1).norm(dim=1)
+    assert torch.allclose(moved[moved > 0], item[moved > 0], rtol=1e-4)
+    s0 = evasion.perturbed_scores(rec, aware, 0.0)
+    assert np.allclose(s0, evasion.perturbed_scores(rec, plain, 0.0))
+    curve = evasion.ranking_under_attack(rec, data, [0.0, 0.5], include_bias=True)
+    assert list(curve.columns) == ["eps", "hr@10", "ndcg@10", "users"]
+
+
+def test_constrained_attack_with_decisions_only_and_multi_day_splits(small_history):
+    frauds = np.flatnonzero(small_history["is_fraud"].to_numpy() == 1)
+    by_amount = _binary(lambda X: np.minimum(1.0, X[:, 0] / 200.0))
+    res = evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2,
+                                           access="decision", gaps_hours=(0.5, 26.0), seed=3,
+                                           query_budget=60, progress=False)
+    again = evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2,
+                                             access="decision", gaps_hours=(0.5, 26.0),
+                                             seed=3, query_budget=60, progress=False)
+    pd.testing.assert_frame_equal(res.plan, again.plan)
+    assert res.plan["valid"].all() and (res.plan["queries"] <= 60).all()
+    assert set(res.plan["gap (h)"]) <= {0.5, 26.0}
+    assert fraud_sim.check_constraints(res.transactions).all()
+    evaded = res.plan[res.plan["evaded"]]
+    assert (evaded["score after"] < 0.2).all()
+    with pytest.raises(ValueError, match="access"):
+        evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2, access="scores",
+                                         progress=False)
+    with pytest.raises(ValueError, match="gaps_hours"):
+        evasion.constrained_fraud_attack(by_amount, small_history, frauds, 0.2,
+                                         gaps_hours=(0.0,), progress=False)
+
+
+def test_unlisted_homoglyphs_survive_the_canonicaliser():
+    import unicodedata
+
+    for latin, look_alike in evasion.UNLISTED_HOMOGLYPHS.items():
+        assert look_alike not in evasion.CONFUSABLES and look_alike != latin
+        assert unicodedata.normalize("NFKC", look_alike) == look_alike
+    word = evasion.unlisted_homoglyph("answer")
+    assert word != "answer" and evasion.canonicalise(word) == word
+    assert "unlisted_homoglyph" in evasion.TEXT_ATTACKS
+    assert "unlisted_homoglyph" not in evasion.CHAR_ATTACKS
+    text = evasion.perturb_text("please verify your account now", "unlisted_homoglyph",
+                                fraction=1.0, seed=0)
+    assert text != "please verify your account now"

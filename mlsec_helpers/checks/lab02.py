@@ -699,15 +699,134 @@ CERTIFIED_RADIUS = Exercise(
 )
 
 
+# --- challenge: break a defence that masks gradients -----------------------------------------
+
+#: The challenge's target: the share of held-out digits the student's attack must fool.
+CHALLENGE_TARGET: float = 0.8
+
+
+def break_quantised(system, X: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
+    """Reference of the challenge: BPDA (Athalye et al., 2018) against ``QuantisedDigits``.
+
+    PGD with a random start, 40 steps of ``eps / 10``, through the CNN behind the rounding
+    (``system.cnn.model``): the forward pass rounds the pixels as the defence does, the
+    backward pass treats the rounding as the identity (the straight-through estimator).
+    Returns the adversarial images (float32, within ``eps`` of ``X`` and in [0, 1]).
+    """
+    net = system.cnn.model.eval()
+    top = system.levels - 1
+    X0 = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    gen = torch.Generator().manual_seed(0)
+    xa = (X0 + (torch.rand(X0.shape, generator=gen) * 2 - 1) * eps).clamp(0, 1)
+    for _ in range(40):
+        xa.requires_grad_(True)
+        xq = xa + (torch.round(xa * top) / top - xa).detach()  # rounds forward, identity back
+        loss = nn.functional.cross_entropy(net(xq), yt)
+        (grad,) = torch.autograd.grad(loss, xa)
+        xa = torch.min(torch.max(xa.detach() + eps / 10 * grad.sign(), X0 - eps), X0 + eps)
+        xa = xa.clamp(0, 1)
+    return xa.numpy()
+
+
+class _CaseCNN:
+    """The checks' small digit model behind the course interface that ``QuantisedDigits``
+    wraps (a fitted system with ``model``, ``image_shape``, ``n_classes``)."""
+
+    fitted_ = True
+    n_classes = 10
+
+    def __init__(self, model: nn.Module, image_shape):
+        self.model, self.image_shape = model, tuple(image_shape)
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(X, dtype=np.float32))
+            return torch.softmax(self.model.eval()(x), dim=1).numpy()
+
+
+@functools.cache
+def _challenge_setup(levels: int):
+    """The quantised case reader (a copy of the FGSM cases' model, in evaluation mode) and
+    the test digits it reads correctly."""
+    import copy
+
+    model, X, y, _ = _fgsm_setup()
+    net = copy.deepcopy(model).eval()
+    system = evasion.QuantisedDigits(_CaseCNN(net, X.shape[1:]), levels=levels)
+    X, y = X.numpy(), y.numpy()
+    right = system.predict(X) == y
+    return system, X[right], y[right]
+
+
+def _challenge_case(levels: int, rows: slice, eps: float, label: str) -> Case:
+    system, X, y = _challenge_setup(levels)
+    return Case((system, X[rows].copy(), y[rows].copy(), eps), label=label)
+
+
+def _challenge_cases() -> list[Case]:
+    return [_challenge_case(4, slice(0, 40), 0.3, "40 digits, 4 grey levels, eps 0.3")]
+
+
+def _challenge_hidden_cases() -> list[Case]:
+    return [_challenge_case(4, slice(40, 100), 0.3, "60 held-out digits, 4 levels, eps 0.3"),
+            _challenge_case(5, slice(0, 60), 0.3, "60 digits, 5 grey levels, eps 0.3")]
+
+
+def _challenge_validate(got, case: Case) -> str | None:
+    system, X, y, eps = case.args
+    if isinstance(got, torch.Tensor):
+        return "return a NumPy array (call .detach().numpy() on your tensor)"
+    if not isinstance(got, np.ndarray):
+        return f"return the adversarial images as a NumPy array, got {type(got).__name__}"
+    if got.shape != X.shape:
+        return f"the adversarial batch has shape {got.shape}, X has {X.shape}"
+    if not np.all(np.isfinite(got)) or got.min() < 0 or got.max() > 1:
+        return "adversarial images must stay in [0, 1]"
+    if np.abs(got.astype(np.float64) - X).max() > eps + 1e-5:
+        return (f"a pixel moved by {np.abs(got - X).max():.3f}, more than eps = {eps}: "
+                "project back into the eps-ball")
+    fooled = float(np.mean(system.predict(got.astype(np.float32)) != y))
+    if fooled < CHALLENGE_TARGET:
+        return (f"your attack fools {fooled:.0%} of these digits; the target is "
+                f"{CHALLENGE_TARGET:.0%}. The rounding has no gradient: attack the CNN "
+                "behind it (system.cnn.model) and treat the rounding as the identity on the "
+                "way back (BPDA), or use a black-box attack")
+    return None
+
+
+def _challenge_compare(got, expected) -> bool:
+    # The measurement is in _challenge_validate (fooled share against the target): any batch
+    # of the right shape that passes it is a correct answer, whatever it looks like.
+    return np.shape(got) == np.shape(expected)
+
+
+BREAK_QUANTISED = Exercise(
+    name="break_quantised",
+    reference=break_quantised,
+    cases=_challenge_cases,
+    hidden_cases=_challenge_hidden_cases,
+    compare=_challenge_compare,
+    validate=_challenge_validate,
+    hint="PGD on system.cnn.model with x_q = x + (round(x * L) / L - x).detach() in the "
+         "forward pass (L = system.levels - 1): the rounding forward, the identity backward",
+    time_limit=20.0,
+)
+
+
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
-EXERCISES: tuple[Exercise, ...] = (FGSM, CANONICALISE, PROJECT_FRAUD, CERTIFIED_RADIUS)
+EXERCISES: tuple[Exercise, ...] = (FGSM, CANONICALISE, PROJECT_FRAUD, CERTIFIED_RADIUS,
+                                   BREAK_QUANTISED)
 
 __all__ = [
+    "BREAK_QUANTISED",
     "CANONICALISE",
+    "CHALLENGE_TARGET",
     "CERTIFIED_RADIUS",
     "EXERCISES",
     "FGSM",
     "PROJECT_FRAUD",
+    "break_quantised",
     "canonicalise",
     "certified_radius",
     "fgsm",

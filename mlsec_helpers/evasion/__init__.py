@@ -8,8 +8,9 @@ evasion``) and calls ``evasion.name``; per domain, the code lives in:
   (``query_proba``) and progress bar (``progress_bar``) the attacks are built on;
 * ``image.py``: thin, seeded wrappers around adversarial-robustness-toolbox's FGSM, PGD and
   Square Attack on the digit reader (:func:`art_fgsm`, :func:`art_pgd`,
-  :func:`square_attack`), the reference FGSM in torch (:func:`fgsm`, exercise 1) and PGD
-  adversarial training (:func:`pgd_adversarial_training`);
+  :func:`square_attack`), PGD with its loss curve (:func:`pgd_trace`), the reference FGSM in
+  torch (:func:`fgsm`, exercise 1), PGD adversarial training (:func:`pgd_adversarial_training`)
+  and the challenge's gradient-masking defence (:class:`QuantisedDigits`);
 * ``trainers.py`` (image): the checkpointed robust digits CNN, ``lab02_robust_digits_cnn``
   (:func:`load_robust_cnn`, trained by :func:`train_robust_cnn` with
   :data:`ROBUST_CNN_SETTINGS`);
@@ -20,18 +21,22 @@ evasion``) and calls ``evasion.name``; per domain, the code lives in:
   :func:`fold_leetspeak`), the defended pipeline (:func:`defended_text_triage`) and
   adversarial data augmentation (:func:`augment_texts`); the read-only tables
   (:data:`HOMOGLYPHS`, :data:`CONFUSABLES`, :data:`ZERO_WIDTH`, :data:`LEET`,
-  :data:`LEET_FOLD`, :data:`SYNONYMS`);
+  :data:`LEET_FOLD`, :data:`SYNONYMS`), and the adaptive attacker's look-alikes outside the
+  defender's table (:data:`UNLISTED_HOMOGLYPHS`, :func:`unlisted_homoglyph`);
 * ``recommender.py``: adversarial perturbations of the factor embeddings of
   ``systems.MFRecommender`` (:func:`embedding_attack`, :func:`perturbed_scores`,
-  :func:`ranking_under_attack`) and adversarial personalised ranking training
+  :func:`ranking_under_attack`; ``include_bias=True`` moves the item biases too, the adaptive
+  attack on APR) and adversarial personalised ranking training
   (:func:`apr_training`, He et al., SIGIR 2018);
 * ``fraud.py``: a black-box evasion that changes only what the fraudster controls
   (``fraud_sim.ATTACKER_CONSTRAINTS``), recomputing the history features with
-  ``fraud_sim.derive_features`` (:func:`constrained_fraud_attack`), its unconstrained
+  ``fraud_sim.derive_features`` (:func:`constrained_fraud_attack`; ``access="decision"``: the
+  attacker sees approve/decline only; ``gaps_hours``: parts spread over days), its unconstrained
   counterpart (:func:`unconstrained_fraud_attack`, :func:`impossible_transactions`) and the
-  defence's features that splitting cannot lower (:func:`robust_fraud_features`);
+  defence's features that splitting within a day cannot lower (:func:`robust_fraud_features`);
 * ``medical.py``: perturbations within a measurement tolerance
-  (:func:`measurement_tolerance`, :func:`worst_case_linear`), the exact certified radius of a
+  (:func:`measurement_tolerance`, :func:`worst_case_linear`; ART's FGSM with exact gradients,
+  :func:`fgsm_linear`, working around an ART 1.20.1 bug), the exact certified radius of a
   linear model (:func:`linear_decision`, :func:`certified_radius`, exercise 4), certified
   accuracy against radius (:func:`certified_accuracy`) and exact adversarial training of a
   logistic regression (:func:`robust_logistic_regression`);
@@ -58,10 +63,19 @@ from .fraud import (
     split_amounts,
     unconstrained_fraud_attack,
 )
-from .image import art_fgsm, art_pgd, fgsm, pgd_adversarial_training, square_attack
+from .image import (
+    QuantisedDigits,
+    art_fgsm,
+    art_pgd,
+    fgsm,
+    pgd_adversarial_training,
+    pgd_trace,
+    square_attack,
+)
 from .medical import (
     certified_accuracy,
     certified_radius,
+    fgsm_linear,
     linear_decision,
     measurement_tolerance,
     robust_logistic_regression,
@@ -75,6 +89,7 @@ from .nlp import (
     LEET_FOLD,
     SYNONYMS,
     TEXT_ATTACKS,
+    UNLISTED_HOMOGLYPHS,
     ZERO_WIDTH,
     CanonicalisingTransformer,
     augment_texts,
@@ -88,6 +103,7 @@ from .nlp import (
     perturb_text,
     synonyms,
     typo,
+    unlisted_homoglyph,
     zero_width,
 )
 from .recommender import apr_training, embedding_attack, perturbed_scores, ranking_under_attack
@@ -96,6 +112,7 @@ from .results import (
     EmbeddingPerturbation,
     FraudAttackResult,
     LinearDecision,
+    PGDTrace,
     SquareResult,
     TextAttackResult,
     UnconstrainedResult,
@@ -106,10 +123,12 @@ __all__ = [
     # common
     "accuracy",
     # image
+    "QuantisedDigits",
     "art_fgsm",
     "art_pgd",
     "fgsm",
     "pgd_adversarial_training",
+    "pgd_trace",
     "square_attack",
     # image: the robust CNN's checkpoint
     "ROBUST_CNN_SETTINGS",
@@ -123,6 +142,7 @@ __all__ = [
     "LEET_FOLD",
     "SYNONYMS",
     "TEXT_ATTACKS",
+    "UNLISTED_HOMOGLYPHS",
     "ZERO_WIDTH",
     "CanonicalisingTransformer",
     "augment_texts",
@@ -136,6 +156,7 @@ __all__ = [
     "perturb_text",
     "synonyms",
     "typo",
+    "unlisted_homoglyph",
     "zero_width",
     # recommender
     "apr_training",
@@ -156,6 +177,7 @@ __all__ = [
     # medical
     "certified_accuracy",
     "certified_radius",
+    "fgsm_linear",
     "linear_decision",
     "measurement_tolerance",
     "robust_logistic_regression",
@@ -165,6 +187,7 @@ __all__ = [
     "EmbeddingPerturbation",
     "FraudAttackResult",
     "LinearDecision",
+    "PGDTrace",
     "SquareResult",
     "TextAttackResult",
     "UnconstrainedResult",

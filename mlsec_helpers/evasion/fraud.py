@@ -11,7 +11,7 @@ so it is a transaction that could happen.
 * its unconstrained counterpart on raw features (:func:`unconstrained_fraud_attack`) and the
   count of the impossible transactions it makes (:func:`impossible_transactions`);
 * the model inputs: the baseline's (:func:`fraud_features`) and the defence's, with two
-  features that splitting cannot lower (:func:`robust_fraud_features`).
+  features that splitting within 24 hours cannot lower (:func:`robust_fraud_features`).
 
 Both attacks take the fraud classifier as ``system`` and only query its ``predict_proba``.
 
@@ -213,7 +213,7 @@ def fraud_features(frame: pd.DataFrame) -> np.ndarray:
 
 
 ROBUST_FRAUD_FEATURES: tuple[str, ...] = ("cust_amount_24h", "cust_amount_24h_to_mean_30d")
-"""Extra features that splitting a payment cannot lower (the defence of lab 02).
+"""Extra features that splitting a payment within 24 hours cannot lower (lab 02's defence).
 
 ``cust_amount_24h``: the card's total spent in the 24 hours up to and including this
 transaction; ``cust_amount_24h_to_mean_30d``: that total over the card's 30-day mean amount
@@ -254,6 +254,9 @@ def constrained_fraud_attack(
     max_parts: int = 10,
     passes: int = 2,
     query_budget: int = 400,
+    gaps_hours: Sequence[float] = (SPLIT_GAP_SECONDS / 3600,),
+    access: str = "proba",
+    seed: int = 0,
     progress: bool | str = True,
 ) -> FraudAttackResult:
     """Black-box evasion of a fraud scorer that only uses the fraudster's legal moves.
@@ -274,9 +277,22 @@ def constrained_fraud_attack(
     and keeps the best (lowest highest-part score); each scored part costs one query, up to
     ``query_budget`` per fraud. Returns a :class:`FraudAttackResult`.
 
+    ``gaps_hours`` are the times the fraudster may leave between the parts of a split payment
+    (default: 30 minutes only); with more than one, the gap is a move too, and long gaps
+    spread the parts over several days. ``access`` is what the attacker sees of each part:
+    ``"proba"`` (the probability of fraud, the greedy search above) or ``"decision"``
+    (approve or decline only): then the search is a seeded random search over the same moves
+    (``seed``): each try submits the parts in time order until one is declined (each part
+    submitted is one query) and the first try whose parts are all approved wins. The true
+    scores in the returned plan are for the reader, not seen by a ``"decision"`` attacker.
+
     Introduced in lab 02 (Evasion).
     """
     check_fitted(system)
+    access = check_choice(access, ("proba", "decision"), "access")
+    gaps = [check_number(g, "gaps_hours", low=0.0, low_open=True) for g in gaps_hours]
+    if not gaps:
+        raise ValueError("gaps_hours must hold at least one gap")
     ctx = _FraudContext(history)
     if "fraud_scenario" not in ctx.h.columns:
         raise ValueError("history needs the fraud_scenario column (which moves are legal)")
@@ -301,7 +317,7 @@ def constrained_fraud_attack(
         state.append({
             "row": r, "scenario": int(h.at[r, "fraud_scenario"]),
             "category": str(h.at[r, "merchant_category"]), "online": int(h.at[r, "is_online"]),
-            "delay": 0, "parts": 1,
+            "delay": 0, "parts": 1, "gap": gaps[0],
             "amount": float(h.at[r, "amount"]), "t0": t0, "queries": 0, "score": np.inf,
             "evaded": False, "rows": None,
         })
@@ -312,7 +328,8 @@ def constrained_fraud_attack(
         if amounts is None:
             return None
         start = c["t0"] + c["delay"] * 3_600_000_000_000
-        times = start + np.arange(c["parts"], dtype=np.int64) * SPLIT_GAP_SECONDS * 10**9
+        gap_ns = int(round(c["gap"] * 3_600_000_000_000))
+        times = start + np.arange(c["parts"], dtype=np.int64) * gap_ns
         return {"row": c["row"], "times": times, "amounts": amounts,
                 "category": c["category"], "online": c["online"],
                 "terminal": ctx.terminal_for(c["row"], c["category"], c["online"]),
@@ -342,20 +359,77 @@ def constrained_fraud_attack(
                 s["score"], s["rows"], s["X"] = worst, rows[j], X[j]
                 s["evaded"] = worst < threshold
 
-    # The transaction as it happened is the first candidate.
+    def decision_round(draws):
+        """Random tries; the attacker sees approve/decline of each part, in time order."""
+        cands, owner = [], []
+        for k, s in enumerate(state):
+            if s["evaded"] or s["queries"] >= query_budget:
+                continue
+            for change in draws(s):
+                c = candidate(s, **change)
+                if c is not None:
+                    cands.append(c)
+                    owner.append(k)
+        if not cands:
+            return False
+        X, rows = _evaluate_candidates(ctx, cands, features)
+        flat = _fraud_score(system, np.vstack(X))
+        bounds = np.cumsum([0] + [len(x) for x in X])
+        for j, (c, k) in enumerate(zip(cands, owner, strict=True)):
+            s = state[k]
+            if s["evaded"] or s["queries"] >= query_budget:
+                continue
+            part_scores = flat[bounds[j]:bounds[j + 1]]
+            declined = np.flatnonzero(part_scores >= threshold)
+            sent = int(declined[0]) + 1 if len(declined) else len(part_scores)
+            if s["queries"] + sent > query_budget:
+                s["queries"] = query_budget
+                continue
+            s["queries"] += sent
+            if not len(declined):
+                s.update(c["change"])
+                s["score"], s["rows"], s["X"] = float(part_scores.max()), rows[j], X[j]
+                s["evaded"] = True
+        return True
+
+    # The transaction as it happened is the first candidate (and the first query).
     run_round(lambda s: [{}])
     before = [s["score"] for s in state]
-    moves = [
-        lambda s: [{"category": c, "online": o} for c, o in legal_moves(s["scenario"])],
-        lambda s: [{"delay": hours} for hours in range(24)],
-        lambda s: [{"parts": p} for p in range(1, max_parts + 1)],
-    ]
-    bar = progress_bar(progress, "fraud attack", total=passes * len(moves))
-    for _ in range(passes):
-        for options in moves:
-            run_round(options)
+    if access == "proba":
+        moves = [
+            lambda s: [{"category": c, "online": o} for c, o in legal_moves(s["scenario"])],
+            lambda s: [{"delay": hours} for hours in range(24)],
+            lambda s: [{"parts": p} for p in range(1, max_parts + 1)],
+        ]
+        if len(gaps) > 1:
+            moves.append(lambda s: [{"gap": g} for g in gaps])
+        bar = progress_bar(progress, "fraud attack", total=passes * len(moves))
+        for _ in range(passes):
+            for options in moves:
+                run_round(options)
+                bar.update(1)
+        bar.close()
+    else:
+        rng = np.random.default_rng(seed)
+
+        def draws(s, n=8):
+            legal = legal_moves(s["scenario"])
+            out = []
+            for _ in range(n):
+                c, o = legal[rng.integers(len(legal))]
+                out.append({"category": c, "online": o, "delay": int(rng.integers(24)),
+                            "parts": int(rng.integers(1, max_parts + 1)),
+                            "gap": gaps[rng.integers(len(gaps))]})
+            return out
+
+        rounds = max(1, -(-query_budget // 8))
+        bar = progress_bar(progress, "fraud attack (approve/decline)", total=rounds)
+        for _ in range(rounds):
+            more = decision_round(draws)
             bar.update(1)
-    bar.close()
+            if not more:
+                break
+        bar.close()
     parts = []
     for k, s in enumerate(state):
         if s["rows"] is not None:
@@ -375,6 +449,7 @@ def constrained_fraud_attack(
         "row": targets, "scenario": [s["scenario"] for s in state],
         "category": [s["category"] for s in state], "online": [s["online"] for s in state],
         "delay (h)": [s["delay"] for s in state], "parts": [s["parts"] for s in state],
+        "gap (h)": [s["gap"] for s in state],
         "amount": [s["amount"] for s in state], "score before": before,
         "score after": [s["score"] for s in state], "evaded": [s["evaded"] for s in state],
         "queries": [s["queries"] for s in state],

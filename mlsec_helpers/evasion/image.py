@@ -27,13 +27,15 @@ from ..validate import (
     check_labels,
 )
 from .common import progress_bar
-from .results import SquareResult
+from .results import PGDTrace, SquareResult
 
 __all__ = [
+    "QuantisedDigits",
     "art_fgsm",
     "art_pgd",
     "fgsm",
     "pgd_adversarial_training",
+    "pgd_trace",
     "square_attack",
 ]
 
@@ -115,6 +117,117 @@ def art_pgd(system, X, y, eps: float, steps: int = 40, *, eps_step: float | None
     # ART draws its random starts from NumPy's (and torch's) global generators.
     with repro.seeded(seed):
         return attack.generate(X, y=np.eye(estimator.nb_classes, dtype=np.float32)[y])
+
+
+def pgd_trace(system, X, y, eps: float, steps: int = 100, *, eps_step: float = 0.01,
+              restarts: int = 1, seed: int = 0) -> PGDTrace:
+    """L-infinity PGD from random starts that records the attack loss after every step.
+
+    The loss curve is the first thing to look at when an attack seems to fail (Carlini et al.,
+    2019): a curve that has flattened says more steps will not help; one still rising says
+    they might. ART's ``ProjectedGradientDescent`` does not expose the loss per iteration, so
+    the loop is written here in torch (the same update as ART's: a signed gradient step of
+    ``eps_step``, projected onto the eps-ball and [0, 1]). ``system`` is a fitted image
+    classifier with a torch ``model`` (``systems.DigitsCNN``). Returns a :class:`PGDTrace`.
+    Introduced in lab 02 (Evasion).
+    """
+    check_fitted(system)
+    model = getattr(system, "model", None)
+    if not isinstance(model, nn.Module):
+        raise ArgumentTypeError(f"system must be a course image classifier with a torch model, "
+                                f"e.g. a DigitsCNN; got {type(system).__name__}")
+    eps = check_eps(eps)
+    eps_step = check_eps(eps_step, "eps_step")
+    steps = check_int(steps, "steps")
+    restarts = check_int(restarts, "restarts")
+    X0 = torch.as_tensor(check_images(X))
+    y = torch.as_tensor(check_labels(y, len(X0)))
+    model.eval()
+    gen = repro.torch_generator(seed)
+    best = X0.clone()
+    best_loss = torch.full((len(X0),), -math.inf)
+    fooled = torch.zeros(len(X0), dtype=torch.bool)
+    curves, shares = np.zeros((restarts, steps + 1)), np.zeros((restarts, steps + 1))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        for r in range(restarts):
+            xa = (X0 + (torch.rand(X0.shape, generator=gen) * 2 - 1) * eps).clamp(0, 1)
+            for t in range(steps + 1):
+                xa.requires_grad_(True)
+                logits = model(xa)
+                per_image = nn.functional.cross_entropy(logits, y, reduction="none")
+                (grad,) = torch.autograd.grad(per_image.sum(), xa)
+                xa, per_image = xa.detach(), per_image.detach()
+                now = (logits.argmax(1) != y).detach()
+                new = now & ~fooled
+                best[new] = xa[new]
+                fooled |= now
+                last = t == steps
+                if last:  # keep the restart with the highest final loss for unfooled images
+                    better = ~fooled & (per_image > best_loss)
+                    best[better] = xa[better]
+                    best_loss = torch.where(better, per_image, best_loss)
+                curves[r, t] = float(per_image.mean())
+                shares[r, t] = float(fooled.float().mean())
+                if not last:
+                    xa = torch.min(torch.max(xa + eps_step * grad.sign(), X0 - eps), X0 + eps)
+                    xa = xa.clamp(0, 1)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return PGDTrace(X_adv=best.numpy(), success=fooled.numpy(), loss=curves, fooled=shares)
+
+
+class QuantisedDigits:
+    """The lab's challenge: a digit reader that quantises every pixel before the CNN.
+
+    ``predict`` rounds each pixel to one of ``levels`` grey levels and runs the wrapped
+    ``systems.DigitsCNN`` on the result. Rounding has zero gradient almost everywhere, so a
+    white-box gradient attack on ``model`` (which contains the rounding) sees no gradient and
+    fails: gradient masking, not robustness. Breaking it (BPDA: use the identity's gradient for
+    the rounding; or a black-box attack) is the student's job. Exposes ``model`` (a torch
+    module with the rounding inside), ``predict``, ``predict_proba`` and ``art_estimator()``,
+    like the CNN. Introduced in lab 02 (Evasion).
+    """
+
+    def __init__(self, cnn, levels: int = 4):
+        check_fitted(cnn)
+        if not isinstance(getattr(cnn, "model", None), nn.Module):
+            raise ArgumentTypeError("cnn must be a fitted systems.DigitsCNN")
+        self.cnn = cnn
+        self.levels = check_int(levels, "levels", minimum=2)
+        self.model = nn.Sequential(_Quantise(self.levels), cnn.model).eval()
+        self.image_shape = cnn.image_shape
+        self.n_classes = cnn.n_classes
+        self.fitted_ = True
+
+    def quantise(self, X) -> np.ndarray:
+        """The pixels of ``X`` rounded to the nearest of ``levels`` evenly spaced grey levels."""
+        X = check_images(X)
+        return (np.round(X * (self.levels - 1)) / (self.levels - 1)).astype(np.float32)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.cnn.predict_proba(self.quantise(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.predict_proba(X).argmax(1)
+
+    def art_estimator(self):
+        """An ART ``PyTorchClassifier`` around the quantising model (its gradients are 0)."""
+        from ..systems import art_pytorch_classifier
+
+        return art_pytorch_classifier(self.model, tuple(self.image_shape), self.n_classes,
+                                      clip_values=(0.0, 1.0))
+
+
+class _Quantise(nn.Module):
+    def __init__(self, levels: int):
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x):
+        return torch.round(x * (self.levels - 1)) / (self.levels - 1)
 
 
 class _QueryLog:

@@ -50,6 +50,7 @@ __all__ = [
     "LEET_FOLD",
     "SYNONYMS",
     "TEXT_ATTACKS",
+    "UNLISTED_HOMOGLYPHS",
     "ZERO_WIDTH",
     "augment_texts",
     "canonicalise",
@@ -62,6 +63,7 @@ __all__ = [
     "perturb_text",
     "synonyms",
     "typo",
+    "unlisted_homoglyph",
     "zero_width",
 ]
 
@@ -164,7 +166,15 @@ Introduced in lab 02 (Evasion)."""
 CHAR_ATTACKS: tuple[str, ...] = ("homoglyph", "zero_width", "leetspeak", "typo")
 """Names of the character-level perturbations. Introduced in lab 02 (Evasion)."""
 
-TEXT_ATTACKS: tuple[str, ...] = (*CHAR_ATTACKS, "synonym")
+UNLISTED_HOMOGLYPHS: Mapping[str, str] = MappingProxyType({
+    "a": "\u0251", "e": "\u04bd", "n": "\u0578", "g": "\u0581", "o": "\u1d0f", "r": "\u0433",
+    "s": "\ua731", "v": "\u0475", "w": "\u051d",
+})
+"""Look-alike characters that are NOT in :data:`CONFUSABLES` and that NFKC leaves alone (Latin
+alpha, Armenian vo and co, small capitals, Cyrillic ghe, izhitsa and we, ...): the adaptive
+attacker's way around the canonicaliser of lab 02. Introduced in lab 02 (Evasion)."""
+
+TEXT_ATTACKS: tuple[str, ...] = (*CHAR_ATTACKS, "synonym", "unlisted_homoglyph")
 """Names of all text perturbations (character level, then word level). Introduced in lab 02."""
 
 # --- perturbations of one word ------------------------------------------------------------------
@@ -184,6 +194,15 @@ def homoglyph(word: str) -> str:
     Introduced in lab 02 (Evasion).
     """
     return "".join(HOMOGLYPHS.get(ch, ch) for ch in check_str(word, "word"))
+
+
+def unlisted_homoglyph(word: str) -> str:
+    """Replace every letter of ``word`` that has a look-alike outside the defender's table
+    (:data:`UNLISTED_HOMOGLYPHS`).
+
+    Introduced in lab 02 (Evasion).
+    """
+    return "".join(UNLISTED_HOMOGLYPHS.get(ch, ch) for ch in check_str(word, "word"))
 
 
 def zero_width(word: str) -> str:
@@ -261,6 +280,7 @@ def _link_candidates(word: str, attack: str, seed: int) -> list[str]:
         return []
     host = m["host"]
     change = {"homoglyph": homoglyph, "leetspeak": leetspeak,
+              "unlisted_homoglyph": unlisted_homoglyph,
               "typo": lambda h: typo(h, seed=seed, split=False)}[attack]
     rest = m["rest"] or ""
     new_host, new_rest = change(host), (change(rest) if rest else rest)
@@ -279,6 +299,8 @@ def _candidates(word: str, attack: str, seed: int, n_typos: int = 1) -> list[str
         return []
     if attack == "homoglyph":
         out = [pre + homoglyph(core) + post]
+    elif attack == "unlisted_homoglyph":
+        out = [pre + unlisted_homoglyph(core) + post]
     elif attack == "zero_width":
         out = [pre + zero_width(core) + post]
     elif attack == "leetspeak":

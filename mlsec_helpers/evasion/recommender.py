@@ -47,16 +47,18 @@ def _row_unit(g: torch.Tensor) -> torch.Tensor:
     return torch.where(n > 0, g / n.clamp_min(1e-12), torch.zeros_like(g))
 
 
-def _bpr_loss(mf, u, i, j, dP=None, dQ=None, reduction="mean"):
-    P, Q = mf.P.weight, mf.Q.weight
+def _bpr_loss(mf, u, i, j, dP=None, dQ=None, reduction="mean", dbi=None):
+    P, Q, bi = mf.P.weight, mf.Q.weight, mf.bi.weight[:, 0]
     if dP is not None:
         P, Q = P + dP, Q + dQ
-    diff = mf.bi.weight[i, 0] - mf.bi.weight[j, 0] + (P[u] * (Q[i] - Q[j])).sum(1)
+    if dbi is not None:
+        bi = bi + dbi[:, 0]
+    diff = bi[i] - bi[j] + (P[u] * (Q[i] - Q[j])).sum(1)
     loss = -nn.functional.logsigmoid(diff)
     return loss.mean() if reduction == "mean" else loss.sum()
 
 
-def embedding_attack(system, X, y, *, like_threshold: float = 4.0,
+def embedding_attack(system, X, y, *, like_threshold: float = 4.0, include_bias: bool = False,
                      seed: int = 0) -> EmbeddingPerturbation:
     """The adversarial direction for the user (P) and item (Q) embeddings of an MF model.
 
@@ -65,8 +67,11 @@ def embedding_attack(system, X, y, *, like_threshold: float = 4.0,
     embedding row and scaled by that row's own norm, so ``P + eps * dP`` moves each user's
     vector by ``eps`` times its length in the direction that hurts the ranking most (to first
     order). ``system`` is a fitted ``systems.MFRecommender``, ``X`` its training (user, item)
-    pairs and ``y`` their ratings (a rating >= ``like_threshold`` is a liked item). Returns an
-    :class:`EmbeddingPerturbation`. Introduced in lab 02 (Evasion).
+    pairs and ``y`` their ratings (a rating >= ``like_threshold`` is a liked item). With
+    ``include_bias`` the item biases move too: each item's vector and bias ``(Q_i, b_i)`` are
+    normalised and scaled together, so the attack can also shift the popularity term that the
+    embeddings alone cannot reach. Returns an :class:`EmbeddingPerturbation`.
+    Introduced in lab 02 (Evasion).
     """
     mf = _mf_module(system)
     X, y = check_ratings(X, y, system.n_users, system.n_items, dtype=np.float32)
@@ -76,12 +81,18 @@ def embedding_attack(system, X, y, *, like_threshold: float = 4.0,
     j = torch.randint(0, mf.Q.num_embeddings, (len(u),), generator=repro.torch_generator(seed))
     dP = torch.zeros_like(mf.P.weight, requires_grad=True)
     dQ = torch.zeros_like(mf.Q.weight, requires_grad=True)
-    loss = _bpr_loss(mf, u, i, j, dP, dQ, reduction="sum")
-    gP, gQ = torch.autograd.grad(loss, [dP, dQ])
+    dbi = torch.zeros_like(mf.bi.weight, requires_grad=True)
+    loss = _bpr_loss(mf, u, i, j, dP, dQ, reduction="sum", dbi=dbi)
+    gP, gQ, gb = torch.autograd.grad(loss, [dP, dQ, dbi])
     with torch.no_grad():
-        return EmbeddingPerturbation(
-            dP=_row_unit(gP) * mf.P.weight.norm(dim=1, keepdim=True),
-            dQ=_row_unit(gQ) * mf.Q.weight.norm(dim=1, keepdim=True))
+        dP = _row_unit(gP) * mf.P.weight.norm(dim=1, keepdim=True)
+        if not include_bias:
+            return EmbeddingPerturbation(
+                dP=dP, dQ=_row_unit(gQ) * mf.Q.weight.norm(dim=1, keepdim=True))
+        item = torch.cat([mf.Q.weight, mf.bi.weight], dim=1)
+        d_item = _row_unit(torch.cat([gQ, gb], dim=1)) * item.norm(dim=1, keepdim=True)
+        return EmbeddingPerturbation(dP=dP, dQ=d_item[:, :-1].clone(),
+                                     dbi=d_item[:, -1:].clone())
 
 
 @torch.no_grad()
@@ -102,25 +113,33 @@ def perturbed_scores(system, direction: EmbeddingPerturbation, eps: float) -> np
                          "embeddings")
     P = mf.P.weight + eps * dP
     Q = mf.Q.weight + eps * dQ
-    return (mf.mu + mf.bu.weight + mf.bi.weight.T + P @ Q.T).cpu().numpy()
+    bi = mf.bi.weight
+    if direction.dbi is not None:
+        if direction.dbi.shape != bi.shape:
+            raise ValueError("direction.dbi must have the shape of the model's item biases")
+        bi = bi + eps * direction.dbi
+    return (mf.mu + mf.bu.weight + bi.T + P @ Q.T).cpu().numpy()
 
 
 def ranking_under_attack(system, data, eps_values: Sequence[float], *, seed: int = 0,
-                         k: int = 10) -> pd.DataFrame:
+                         k: int = 10, include_bias: bool = False) -> pd.DataFrame:
     """HR@k and NDCG@k of the recommender for each perturbation size in ``eps_values``.
 
     ``system`` is a fitted ``systems.MFRecommender`` and ``data`` the recommender dataset
     (``load_dataset("recommender")``); the attack direction comes from
-    :func:`embedding_attack` on the model itself (white box). One row per eps.
+    :func:`embedding_attack` on the model itself (white box; ``include_bias`` moves the item
+    biases too). One row per eps, with the number of test users behind HR@k and NDCG@k.
     Introduced in lab 02 (Evasion).
     """
     eps_values = [check_eps(e) for e in eps_values]
-    direction = embedding_attack(system, data.X_train, data.y_train, seed=seed)
+    direction = embedding_attack(system, data.X_train, data.y_train, seed=seed,
+                                 include_bias=bool(include_bias))
     rows = []
     for eps in eps_values:
         q = systems.ranking_metrics(perturbed_scores(system, direction, eps), data.X_train,
                                     data.X_test, data.y_test, k=k)
-        rows.append({"eps": eps, f"hr@{k}": q[f"hr@{k}"], f"ndcg@{k}": q[f"ndcg@{k}"]})
+        rows.append({"eps": eps, f"hr@{k}": q[f"hr@{k}"], f"ndcg@{k}": q[f"ndcg@{k}"],
+                     "users": q["users"]})
     return pd.DataFrame(rows)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "EmbeddingPerturbation",
     "FraudAttackResult",
     "LinearDecision",
+    "PGDTrace",
     "SquareResult",
     "TextAttackResult",
     "UnconstrainedResult",
@@ -44,6 +45,25 @@ class SquareResult:
     queries: np.ndarray
     """Per image, the candidate images the attack sent to the model (its clean prediction
     and the initial stripes included); an image never fooled cost every query."""
+
+
+@dataclass(frozen=True)
+class PGDTrace:
+    """PGD with its loss curve, from :func:`~mlsec_helpers.evasion.pgd_trace`.
+
+    Introduced in lab 02 (Evasion).
+    """
+
+    X_adv: np.ndarray
+    """Per image, the first iterate (over all restarts) that fools the model, else the last
+    iterate of the restart with the highest loss; (n, 1, H, W), pixels in [0, 1]."""
+    success: np.ndarray
+    """Per image, True when some iterate of some restart fooled the model."""
+    loss: np.ndarray
+    """(restarts, steps + 1): the mean cross-entropy over the images after each step (column 0:
+    the random start). A curve still rising at the end says: more steps might help."""
+    fooled: np.ndarray
+    """(restarts, steps + 1): the share of images fooled by some iterate up to each step."""
 
 
 # --- NLP --------------------------------------------------------------------------------------
@@ -120,6 +140,10 @@ class EmbeddingPerturbation:
     """Direction for the user embeddings, the shape of ``system.model.P.weight``."""
     dQ: torch.Tensor
     """Direction for the item embeddings, the shape of ``system.model.Q.weight``."""
+    dbi: torch.Tensor | None = None
+    """Direction for the item biases (the shape of ``system.model.bi.weight``), or None when
+    the attack leaves the biases alone. When set, each item's vector and bias move together:
+    ``(Q_i, b_i)`` by ``eps`` times the length of ``(Q_i, b_i)``."""
 
 
 # --- fraud ------------------------------------------------------------------------------------
