@@ -65,7 +65,6 @@ def student_work(source: Path) -> dict[str, int]:
         line = raw.strip()
         if line.startswith("# %%"):
             kind = "markdown" if "[markdown]" in line else "code"
-            reflection = False
             continue
         text = line[1:].strip() if kind == "markdown" and line.startswith("#") else line
         if re.match(r"#* *### BEGIN (SOLUTION|HIDDEN TESTS)", text) or re.match(
@@ -75,12 +74,12 @@ def student_work(source: Path) -> dict[str, int]:
         if re.search(r"### END (SOLUTION|HIDDEN TESTS)", line):
             hidden = False
             continue
-        if hidden or kind is None or not text:
+        if hidden or kind is None or not text or "### POINTS:" in text:
             continue
         if kind == "markdown":
             if text.startswith("#"):
                 reflection = text.lstrip("# ").lower().startswith("reflection")
-            if reflection and re.match(r"\d+\. ", text):
+            if reflection and re.match(r"(\*\*)?\d+\.(\*\*)? ", text):
                 questions += 1
             words += len(re.findall(r"[A-Za-z0-9][\w'-]*", text))
         elif not text.startswith("#"):

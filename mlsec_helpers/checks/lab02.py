@@ -712,6 +712,8 @@ def break_quantised(system, X: np.ndarray, y: np.ndarray, eps: float) -> np.ndar
     (``system.cnn.model``): the forward pass rounds the pixels as the defence does, the
     backward pass treats the rounding as the identity (the straight-through estimator).
     Returns the adversarial images (float32, within ``eps`` of ``X`` and in [0, 1]).
+
+    Introduced in lab 02 (Evasion).
     """
     net = system.cnn.model.eval()
     top = system.levels - 1
