@@ -615,19 +615,20 @@ ranking
 # ### Hand it out: export the register
 #
 # `register_to_markdown` and `register_to_csv` write the register as a document an
-# instructor can hand out or a team can track. Here they go to a temporary folder; pass your
-# own path instead.
+# instructor can hand out or a team can track. Here they go to a temporary folder that is
+# removed afterwards; pass your own path to keep them.
 
 # %%
 planned = pd.concat([m.register(applied=plan[d]) for d, m in models.items()],
                     ignore_index=True).sort_values("residual", ascending=False, kind="stable")
-out = Path(tempfile.mkdtemp(prefix="risk_register_"))
-(out / "risk_register.md").write_text(tm.register_to_markdown(planned), encoding="utf-8")
-csv_text = tm.register_to_csv(planned, out / "risk_register.csv")
-print(f"wrote {out / 'risk_register.md'} and {out / 'risk_register.csv'} "
-      f"({len(csv_text.splitlines()) - 1} rows)")
+with tempfile.TemporaryDirectory(prefix="risk_register_") as tmp:  # removed afterwards
+    out = Path(tmp)
+    (out / "risk_register.md").write_text(tm.register_to_markdown(planned), encoding="utf-8")
+    csv_text = tm.register_to_csv(planned, out / "risk_register.csv")
+    print(f"wrote {out / 'risk_register.md'} and {out / 'risk_register.csv'} "
+          f"({len(csv_text.splitlines()) - 1} rows)")
+    assert len(pd.read_csv(out / "risk_register.csv")) == len(planned)
 print("\n".join(tm.register_to_markdown(planned.head(3)).splitlines()[:4]))
-assert len(pd.read_csv(out / "risk_register.csv")) == len(planned)
 
 # %% [markdown]
 # ## Cross-domain summary
