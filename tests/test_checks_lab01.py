@@ -11,10 +11,11 @@ import itertools
 
 import numpy as np
 import pytest
+from mutants import assert_accepted, assert_rejected
 
 from mlsec_helpers import threatmodel as tm
 from mlsec_helpers.checks import lab01
-from mlsec_helpers.exercises import grade, run_check
+from mlsec_helpers.exercises import run_check
 from mlsec_helpers.threatmodel import Asset, Control, Threat, ThreatModel
 
 # --- exercise 1: complete the NLP threat model -------------------------------------------------
@@ -290,17 +291,12 @@ CNM_RIGHT = [cnm_right_base, cnm_right_from_gaps, cnm_right_with_threat, cnm_rig
 
 @pytest.mark.parametrize("answer", CNM_WRONG, ids=lambda f: f.__name__)
 def test_complete_nlp_model_rejects_a_wrong_answer(answer):
-    result = run_check(lab01.COMPLETE_NLP_MODEL, answer)
-    assert result.status == "wrong", result.line()
-    with pytest.raises(AssertionError):
-        grade(lab01.COMPLETE_NLP_MODEL, answer)
+    assert_rejected(lab01.COMPLETE_NLP_MODEL, answer)
 
 
 @pytest.mark.parametrize("answer", CNM_RIGHT, ids=lambda f: f.__name__)
 def test_complete_nlp_model_accepts_a_correct_answer(answer):
-    result = run_check(lab01.COMPLETE_NLP_MODEL, answer)
-    assert result.correct, result.line()
-    assert grade(lab01.COMPLETE_NLP_MODEL, answer).correct
+    assert_accepted(lab01.COMPLETE_NLP_MODEL, answer)
 
 
 @pytest.mark.parametrize(("answer", "words"), [
@@ -465,17 +461,12 @@ RR_RIGHT = [rr_loop, rr_numpy, rr_reduce, rr_floats, rr_tm_score]
 
 @pytest.mark.parametrize("answer", RR_WRONG, ids=lambda f: f.__name__)
 def test_residual_risk_rejects_a_wrong_answer(answer):
-    result = run_check(lab01.RESIDUAL_RISK, answer)
-    assert result.status == "wrong", result.line()
-    with pytest.raises(AssertionError):
-        grade(lab01.RESIDUAL_RISK, answer)
+    assert_rejected(lab01.RESIDUAL_RISK, answer)
 
 
 @pytest.mark.parametrize("answer", RR_RIGHT, ids=lambda f: f.__name__)
 def test_residual_risk_accepts_a_correct_answer(answer):
-    result = run_check(lab01.RESIDUAL_RISK, answer)
-    assert result.correct, result.line()
-    assert grade(lab01.RESIDUAL_RISK, answer).correct
+    assert_accepted(lab01.RESIDUAL_RISK, answer)
 
 
 def test_residual_risk_explains_its_output_rules():
@@ -635,17 +626,12 @@ CC_RIGHT = [cc_powerset_min, cc_recursive, cc_bitmask, cc_own_residual, cc_sorte
 
 @pytest.mark.parametrize("answer", CC_WRONG, ids=lambda f: f.__name__)
 def test_choose_controls_rejects_a_wrong_answer(answer):
-    result = run_check(lab01.CHOOSE_CONTROLS, answer)
-    assert result.status == "wrong", result.line()
-    with pytest.raises(AssertionError):
-        grade(lab01.CHOOSE_CONTROLS, answer)
+    assert_rejected(lab01.CHOOSE_CONTROLS, answer)
 
 
 @pytest.mark.parametrize("answer", CC_RIGHT, ids=lambda f: f.__name__)
 def test_choose_controls_accepts_a_correct_answer(answer):
-    result = run_check(lab01.CHOOSE_CONTROLS, answer)
-    assert result.correct, result.line()
-    assert grade(lab01.CHOOSE_CONTROLS, answer).correct
+    assert_accepted(lab01.CHOOSE_CONTROLS, answer)
 
 
 def test_choose_controls_reports_bad_output():

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from mutants import assert_accepted, assert_rejected
 from torch import nn
 
 from mlsec_helpers import evasion, fraud_sim
@@ -28,19 +29,6 @@ A, H, ONLINE = F.index("amount"), F.index("hour"), F.index("is_online")
 MEAN30, RATIO = F.index("cust_mean_amount_30d"), F.index("amount_to_cust_mean_30d")
 FIXED = [j for j, n in enumerate(F) if not fraud_sim.ATTACKER_CONSTRAINTS[n]["controllable"]]
 ZW = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
-
-
-def _assert_rejected(exercise, answer):
-    result = run_check(exercise, answer)
-    assert result.status == "wrong", result.line()
-    with pytest.raises(AssertionError):
-        grade(exercise, answer)
-
-
-def _assert_accepted(exercise, answer):
-    result = run_check(exercise, answer)
-    assert result.status == "correct", result.line()
-    assert grade(exercise, answer).correct
 
 
 # --- exercise 1: FGSM ---------------------------------------------------------------------------
@@ -188,12 +176,12 @@ FGSM_RIGHT = [fgsm_backward, fgsm_sum, fgsm_log_softmax, fgsm_per_image, fgsm_ar
 
 @pytest.mark.parametrize("answer", FGSM_WRONG, ids=lambda f: f.__name__)
 def test_fgsm_rejects_wrong_answers(answer):
-    _assert_rejected(lab02.FGSM, answer)
+    assert_rejected(lab02.FGSM, answer)
 
 
 @pytest.mark.parametrize("answer", FGSM_RIGHT, ids=lambda f: f.__name__)
 def test_fgsm_accepts_correct_answers(answer):
-    _assert_accepted(lab02.FGSM, answer)
+    assert_accepted(lab02.FGSM, answer)
 
 
 @pytest.mark.parametrize(("answer", "words"), [
@@ -336,12 +324,12 @@ CANON_RIGHT = [canon_translate, canon_regex, canon_loop, canon_replace_calls]
 
 @pytest.mark.parametrize("answer", CANON_WRONG, ids=lambda f: f.__name__)
 def test_canonicalise_rejects_wrong_answers(answer):
-    _assert_rejected(lab02.CANONICALISE, answer)
+    assert_rejected(lab02.CANONICALISE, answer)
 
 
 @pytest.mark.parametrize("answer", CANON_RIGHT, ids=lambda f: f.__name__)
 def test_canonicalise_accepts_correct_answers(answer):
-    _assert_accepted(lab02.CANONICALISE, answer)
+    assert_accepted(lab02.CANONICALISE, answer)
 
 
 def test_the_tables_the_reference_reads_are_read_only():
@@ -569,12 +557,12 @@ PROJ_RIGHT = [proj_switches, proj_pandas, proj_eye, proj_dicts]
 
 @pytest.mark.parametrize("answer", PROJ_WRONG, ids=lambda f: f.__name__)
 def test_project_fraud_rejects_wrong_answers(answer):
-    _assert_rejected(lab02.PROJECT_FRAUD, answer)
+    assert_rejected(lab02.PROJECT_FRAUD, answer)
 
 
 @pytest.mark.parametrize("answer", PROJ_RIGHT, ids=lambda f: f.__name__)
 def test_project_fraud_accepts_correct_answers(answer):
-    _assert_accepted(lab02.PROJECT_FRAUD, answer)
+    assert_accepted(lab02.PROJECT_FRAUD, answer)
 
 
 def test_projection_gives_valid_rows():
@@ -700,12 +688,12 @@ RADIUS_RIGHT = [radius_loop, radius_torch, radius_float32, radius_einsum, radius
 
 @pytest.mark.parametrize("answer", RADIUS_WRONG, ids=lambda f: f.__name__)
 def test_certified_radius_rejects_wrong_answers(answer):
-    _assert_rejected(lab02.CERTIFIED_RADIUS, answer)
+    assert_rejected(lab02.CERTIFIED_RADIUS, answer)
 
 
 @pytest.mark.parametrize("answer", RADIUS_RIGHT, ids=lambda f: f.__name__)
 def test_certified_radius_accepts_correct_answers(answer):
-    _assert_accepted(lab02.CERTIFIED_RADIUS, answer)
+    assert_accepted(lab02.CERTIFIED_RADIUS, answer)
 
 
 def test_certified_radius_rejects_unknown_norm():

@@ -11,10 +11,11 @@ import statistics
 import numpy as np
 import pytest
 import torch
+from mutants import assert_accepted, assert_rejected
 
 from mlsec_helpers import privacy
 from mlsec_helpers.checks import lab05
-from mlsec_helpers.exercises import check, grade, run_check
+from mlsec_helpers.exercises import check, run_check
 
 # --- exercise 1: noise_for_budget ----------------------------------------------------------------
 
@@ -737,17 +738,12 @@ def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():
 
 @pytest.mark.parametrize(("exercise", "answer"), WRONG, ids=[f.__name__ for _, f in WRONG])
 def test_a_wrong_answer_is_rejected_by_the_check_and_the_grading(exercise, answer):
-    result = run_check(exercise, answer)
-    assert result.status == "wrong", result.line()
-    with pytest.raises(AssertionError):
-        grade(exercise, answer)
+    assert_rejected(exercise, answer)
 
 
 @pytest.mark.parametrize(("exercise", "answer"), RIGHT, ids=[f.__name__ for _, f in RIGHT])
 def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
-    result = run_check(exercise, answer)
-    assert result.status == "correct", result.line()
-    assert grade(exercise, answer).correct
+    assert_accepted(exercise, answer)
 
 
 # --- the rules each exercise's cases test, one by one --------------------------------------------
