@@ -72,6 +72,20 @@ CHECKPOINTS: dict[str, Checkpoint] = {
     c.name: c
     for c in (
         Checkpoint(
+            "lab00_digits_cnn",
+            "a8037b91aea643743081db7ce35a8094bdc74c94322cb18a075d934b225ad196",
+            "mlsec_helpers.systems:train_reference_digits_cnn",
+            "the reference digits CNN of lab 00 (train_baseline('image', seed=0): 6 epochs on "
+            "the MNIST 5k training split); about 6 s",
+        ),
+        Checkpoint(
+            "lab00_recommender",
+            "34a463618cf069d61a311418a4afddbc8d36384883015ea7e33b14ac83785ad6",
+            "mlsec_helpers.systems:train_reference_recommender",
+            "the reference MF recommender of lab 00 (train_baseline('recommender', seed=0): 40 "
+            "epochs on the MovieLens training ratings); about 6 s",
+        ),
+        Checkpoint(
             "lab02_robust_digits_cnn",
             "6f3f7686da7f6f4641365b6f985f2977dbac941865e45beb4a4b38741842a82f",
             "mlsec_helpers.evasion:train_robust_cnn",

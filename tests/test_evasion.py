@@ -607,8 +607,12 @@ def test_fgsm_linear_is_the_exact_worst_case_where_art_wrapper_fails():
     exact = evasion.worst_case_linear(diag, X, y, tol)
     assert np.allclose(evasion.fgsm_linear(diag, X, y, tol), exact)
     # The ART 1.20.1 bug this works around: the wrapper with preprocessing= leaves rows unmoved.
-    buggy = FastGradientMethod(diag.art_estimator(), eps=tol, eps_step=tol).generate(
-        X, y=np.eye(2)[y])
+    from art.estimators.classification.scikitlearn import ScikitlearnLogisticRegression
+
+    scaler, lin = diag.estimator.steps[0][1], diag.estimator.steps[1][1]
+    as_shipped = ScikitlearnLogisticRegression(model=lin,
+                                               preprocessing=(scaler.mean_, scaler.scale_))
+    buggy = FastGradientMethod(as_shipped, eps=tol, eps_step=tol).generate(X, y=np.eye(2)[y])
     assert np.all(np.isclose(buggy, X), axis=1).any()
     with pytest.raises(ValueError, match="features"):
         evasion.fgsm_linear(diag, X[:, :3], y, tol)

@@ -56,6 +56,22 @@ def test_medical_baseline_and_art_gradients():
     est = model.art_estimator()
     grad = est.loss_gradient(d.X_test[:3].astype(np.float32), np.eye(2)[d.y_test[:3]])
     assert grad.shape == (3, 30) and np.abs(grad).sum() > 0
+    # Exact gradient of the cross-entropy on raw features (ART 1.20.1's own wrapper scales the
+    # input twice; systems.scaled_logistic_regression_estimator corrects it): every row moves,
+    # and the gradient matches central finite differences.
+    X, Y = d.X_test, np.eye(2)[d.y_test]
+    grad = est.loss_gradient(X, Y)
+    assert np.all(np.abs(grad).sum(axis=1) > 0)
+    i, h = 0, 1e-4 * d.X_train.std(axis=0)
+
+    def loss(x):
+        return -np.log(model.predict_proba(x[None])[0, d.y_test[i]])
+
+    fd = np.array([(loss(X[i] + h[j] * np.eye(30)[j]) - loss(X[i] - h[j] * np.eye(30)[j]))
+                   / (2 * h[j]) for j in range(30)])
+    assert np.allclose(grad[i], fd, rtol=1e-3, atol=1e-8)
+    grad1d = est.loss_gradient(X[:4], d.y_test[:4])           # labels as indices
+    assert np.allclose(grad1d, grad[:4])
     with pytest.raises(ValueError, match="30 features"):
         model.predict(d.X_test[:, :5])
 
@@ -143,3 +159,28 @@ def test_training_leaves_global_state_alone(unchanged_global_state):
     pairs = np.array([[u, i] for u in range(5) for i in range(6)])
     ratings = np.linspace(1, 5, len(pairs)).astype(np.float32)
     systems.MFRecommender(5, 6, dim=2, epochs=1, seed=0).fit(pairs, ratings)
+
+
+def test_reference_system_loads_lab00_checkpoints_for_seed_0():
+    image = data.load_dataset("image")
+    loaded = systems.reference_system("image", seed=0)
+    assert "lab00_digits_cnn" in loaded.source_
+    trained = systems.train_baseline("image", image, seed=0)
+    assert np.allclose(loaded.predict_proba(image.X_test[:200]),
+                       trained.predict_proba(image.X_test[:200]), atol=1e-5)
+    movies = data.load_dataset("recommender")
+    rec = systems.reference_system("recommender", seed=0)
+    assert "lab00_recommender" in rec.source_
+    assert rec.seen_.keys() and rec.evaluate(movies.X_test, movies.y_test)["rmse"] < 1.0
+    with pytest.raises(ValueError, match="mu"):
+        systems.MFRecommender(rec.n_users, rec.n_items).restore(
+            {k: v for k, v in rec.model.state_dict().items()}, movies.X_train)
+
+
+def test_reference_system_trains_for_other_seeds_and_domains():
+    med = systems.reference_system("medical", seed=3)
+    assert med.source_.startswith("trained here with seed 3")
+    with pytest.raises(ValueError, match="domain"):
+        systems.reference_system("images")
+    with pytest.raises(ValueError):
+        systems.reference_system("image", seed=-1)

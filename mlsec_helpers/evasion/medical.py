@@ -132,42 +132,28 @@ def worst_case_linear(system, X, y, tolerance) -> np.ndarray:
 
 def fgsm_linear(system, X, y, tolerance) -> np.ndarray:
     """ART's FGSM within ``|delta_i| <= tolerance_i`` against a scaled logistic regression
-    (``systems.DiagnosisModel()``), with exact gradients.
+    (``systems.DiagnosisModel()``), with exact gradients, on raw features.
 
-    Works around a bug of adversarial-robustness-toolbox 1.20.1: with ``preprocessing=`` set,
-    ``ScikitlearnLogisticRegression.loss_gradient`` standardises ``x`` and then calls
-    ``self.predict(x_preprocessed)``, which standardises it a second time, so the gradient uses
-    the probabilities of a wrong input. The failing call::
-
-        est = diagnosis.art_estimator()   # ScikitlearnLogisticRegression(preprocessing=...)
-        est.loss_gradient(X, Y)           # 23 of 114 WDBC test rows come back all zero
-                                          # (double-scaled inputs saturate predict to 0/1)
-
-    Here the wrapper is built without ``preprocessing=`` on standardised features
-    ``z = (x - mean) / scale``, the budget becomes ``tolerance / scale`` per feature, and the
-    result is mapped back to raw features. Returns the perturbed rows.
+    Runs on ``system.art_estimator()``, whose ``loss_gradient`` corrects a bug of
+    adversarial-robustness-toolbox 1.20.1 (the scaler applied twice; see
+    ``systems.scaled_logistic_regression_estimator``). Returns the perturbed rows.
     Introduced in lab 02 (Evasion).
     """
     from art.attacks.evasion import FastGradientMethod
-    from art.estimators.classification.scikitlearn import ScikitlearnLogisticRegression
 
     est = getattr(system, "estimator", None)
     steps = getattr(est, "steps", None)
     if not steps or len(steps) != 2 or not hasattr(steps[0][1], "scale_"):
         raise ArgumentTypeError("system must be a fitted StandardScaler + LogisticRegression "
                                 "system, such as systems.DiagnosisModel()")
-    scaler, lin = steps[0][1], steps[1][1]
+    n_features = len(steps[0][1].scale_)
     X = check_array(X, "X", ndim=2, dtype=np.float64)
-    if X.shape[1] != len(scaler.scale_):
-        raise ValueError(f"X must have the model's {len(scaler.scale_)} features, "
-                         f"got {X.shape[1]}")
+    if X.shape[1] != n_features:
+        raise ValueError(f"X must have the model's {n_features} features, got {X.shape[1]}")
     y = check_labels(y, len(X))
-    tol = _check_tolerance(tolerance, X.shape[1])
-    eps = tol / scaler.scale_
-    Z = scaler.transform(X)
-    Z_adv = FastGradientMethod(ScikitlearnLogisticRegression(model=lin), eps=eps,
-                               eps_step=eps).generate(Z, y=np.eye(2)[y])
-    return scaler.inverse_transform(Z_adv)
+    tol = _check_tolerance(tolerance, n_features)
+    return FastGradientMethod(system.art_estimator(), eps=tol, eps_step=tol).generate(
+        X, y=np.eye(2)[y])
 
 
 def certified_accuracy(radius, correct, radii) -> np.ndarray:

@@ -58,7 +58,8 @@ def train_robust_cnn(**overrides) -> dict[str, torch.Tensor]:
                 warmup_epochs=settings["warmup_epochs"], seed=settings["seed"],
                 progress="robust CNN (PGD training)",
             )
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().clone(memory_format=torch.contiguous_format)
+            for k, v in model.state_dict().items()}
 
 
 def load_robust_cnn():

@@ -419,7 +419,8 @@ def pack_state(prefix: str, module: nn.Module, dtype=torch.float16) -> dict[str,
 
     Introduced in lab 05 (Membership inference).
     """
-    return {f"{prefix}.{k}": v.detach().to(dtype).clone() for k, v in module.state_dict().items()}
+    return {f"{prefix}.{k}": v.detach().to(dtype).clone(memory_format=torch.contiguous_format)
+            for k, v in module.state_dict().items()}
 
 
 def unpack_state(tensors: dict, prefix: str, module: nn.Module) -> nn.Module:
