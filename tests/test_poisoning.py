@@ -375,6 +375,26 @@ def test_confident_label_flags_find_flipped_labels():
         poisoning.confident_label_flags(LogisticRegression(), X, y[:10])
 
 
+def test_sanitiser_aware_flips_pick_the_least_typical_rows_and_evade_the_sanitiser():
+    gen = np.random.default_rng(0)
+    X = np.vstack([gen.normal(-1, 1, (200, 2)), gen.normal(1, 1, (200, 2))])
+    y = np.r_[np.zeros(200, int), np.ones(200, int)]
+    aware = poisoning.sanitiser_aware_flips(LogisticRegression(), X, y, y == 1, 0, 0.1, seed=1)
+    assert len(aware.flipped_idx) == 20 and np.all(y[aware.flipped_idx] == 1)
+    assert np.all(aware.y[aware.flipped_idx] == 0) and (aware.y != y).sum() == 20
+    # the rows nearest the other class: their first feature is among the lowest of class 1
+    assert X[aware.flipped_idx, 0].mean() < X[y == 1, 0].mean() - 1.0
+    random_flips = poisoning.flip_labels(y, y == 1, 0, 0.1, seed=1)
+    recall = {name: poisoning.detection_scores(
+        poisoning.confident_label_flags(LogisticRegression(), X, f.y).flags,
+        f.flipped_idx)["recall"] for name, f in (("random", random_flips), ("aware", aware))}
+    assert recall["aware"] < recall["random"]
+    with pytest.raises(ValueError, match="share"):
+        poisoning.sanitiser_aware_flips(LogisticRegression(), X, y, y == 1, 0, 1.5)
+    with pytest.raises(ValueError, match="candidates mask"):
+        poisoning.sanitiser_aware_flips(LogisticRegression(), X, y, np.array([True]), 0, 0.1)
+
+
 # --- medical and provenance -----------------------------------------------------------------------
 
 

@@ -20,8 +20,9 @@ The lab imports the topic (``from mlsec_helpers import poisoning``) and calls
 * **medical** (``medical.py``): ``split_sources``, ``compromise_source``,
   ``source_agreement`` (per-source validation) and ``roni_decision`` (RONI);
 * **shared** (``common.py``): ``detection_scores`` (a detector against the known poison, every
-  domain), ``flip_labels`` and ``confident_label_flags`` (label flipping and label
-  sanitisation, NLP and fraud);
+  domain), ``flip_labels``, ``sanitiser_aware_flips`` (label flipping, at random and by an
+  attacker who knows the sanitiser) and ``confident_label_flags`` (label sanitisation), NLP
+  and fraud;
 * **provenance** (``provenance.py``, not specific to a domain; the medical section uses it):
   ``shard_sha256``, ``build_manifest`` and ``verify_manifest``;
 * **results** (``results.py``): the dataclasses the attacks and defences return
@@ -37,7 +38,12 @@ helper checks its input with :mod:`mlsec_helpers.validate` and raises ``ValueErr
 Introduced in lab 03 (Data poisoning and backdoors).
 """
 
-from .common import confident_label_flags, detection_scores, flip_labels
+from .common import (
+    confident_label_flags,
+    detection_scores,
+    flip_labels,
+    sanitiser_aware_flips,
+)
 from .fraud import fabricate_records, replay_records, validation_report
 from .image import (
     activation_clustering,
@@ -101,6 +107,7 @@ __all__ = [
     "detection_scores",
     "fabricate_records",
     "flip_labels",
+    "sanitiser_aware_flips",
     "layer_activations",
     "mimic_profiles",
     "poison_images",

@@ -13,7 +13,7 @@ from ..repro import rng
 from ..validate import ArgumentTypeError, check_fraction, check_int, check_labels, check_seed
 from .results import FlippedLabels, LabelSanitisation
 
-__all__ = ["confident_label_flags", "detection_scores", "flip_labels"]
+__all__ = ["confident_label_flags", "detection_scores", "flip_labels", "sanitiser_aware_flips"]
 
 
 def detection_scores(flags, is_poison) -> dict[str, float]:
@@ -101,3 +101,39 @@ def confident_label_flags(estimator, X, y, *, n_splits: int = 3,
     masked = np.where(above, proba, -np.inf)
     suggested = np.where(flags, classes[masked.argmax(axis=1)], y)
     return LabelSanitisation(flags=flags, suggested=suggested, proba=proba)
+
+
+def sanitiser_aware_flips(estimator, X, y, candidates, new_label: int, share: float, *,
+                          n_splits: int = 3, seed: int = 0) -> FlippedLabels:
+    """The label flipper who knows the sanitiser (:func:`confident_label_flags`).
+
+    Instead of a random ``share`` of the ``candidates`` (:func:`flip_labels`), flip those a
+    cross-validated clone of ``estimator`` (the sanitiser's own recipe, which the attacker
+    knows; ``seed`` draws the attacker's own folds) finds *least* typical of their true class:
+    the lowest out-of-fold probability of their own label. After the flip, the rows' true class
+    is what the sanitiser would have to see as "at least as probable as for its own rows", and
+    for these rows it is not. Returns a :class:`~mlsec_helpers.poisoning.FlippedLabels`.
+
+    Introduced in lab 03 (Data poisoning and backdoors).
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = check_labels(y, len(X))
+    share = check_fraction(share, "share")
+    check_int(n_splits, "n_splits", 2)
+    cand = np.asarray(candidates)
+    if cand.dtype == bool:
+        if cand.shape != y.shape:
+            raise ValueError(f"candidates mask has shape {cand.shape}, y has {y.shape}")
+        cand = np.flatnonzero(cand)
+    classes, y_idx = np.unique(y, return_inverse=True)
+    cv = StratifiedKFold(n_splits, shuffle=True, random_state=check_seed(seed))
+    proba = cross_val_predict(clone(estimator), X, y, cv=cv, method="predict_proba")
+    own = proba[np.arange(len(y)), y_idx]
+    n = int(round(share * len(cand)))
+    order = cand[np.argsort(own[cand], kind="stable")]
+    flipped = np.sort(order[:n])
+    y_out = np.array(y, copy=True)
+    y_out[flipped] = new_label
+    return FlippedLabels(y=y_out, flipped_idx=flipped)
