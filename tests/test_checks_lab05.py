@@ -699,8 +699,12 @@ def blo_list(api, X, y):
     return [float(a == b) for a, b in zip(api(X), y, strict=True)]
 
 
+def blo_position(api, X, y):  # members are not the first half: position says nothing
+    return np.r_[np.ones(len(X) // 2), np.zeros(len(X) - len(X) // 2)]
+
+
 BLO_WRONG = [blo_constant, blo_random, blo_flipped, blo_predicted_label, blo_true_label,
-             blo_one_score, blo_bool_list, blo_nan, blo_first_half]
+             blo_one_score, blo_bool_list, blo_nan, blo_first_half, blo_position]
 BLO_RIGHT = [blo_int, blo_bool, blo_robustness, blo_list]
 
 
@@ -709,8 +713,22 @@ def test_the_challenge_target_holds_with_a_margin_for_the_reference():
 
     for seed in (0, 1, 101, 202, 7, 8):
         api, X, y = lab05.label_only_api(seed=seed)
-        auc = roc_auc_score(api._is_member, lab05.break_label_only_api(api, X, y))
+        auc = roc_auc_score(lab05.membership_truth(api), lab05.break_label_only_api(api, X, y))
         assert auc >= lab05.LABEL_ONLY_TARGET_AUC + 0.02, (seed, auc)
+
+
+def test_the_label_only_api_shows_labels_only_and_keeps_the_truth_apart():
+    api, X, y = lab05.label_only_api(seed=3, n=50)
+    assert not hasattr(api, "__dict__") and not hasattr(api, "_is_member")
+    assert set(np.unique(api(X))) <= {0, 1} and "labels only" in repr(api)
+    truth = lab05.membership_truth(api)
+    assert truth.sum() == 50 and not truth[:50].all()  # a random half, not the first
+    truth[:] = False
+    assert lab05.membership_truth(api).sum() == 50  # a copy
+    with pytest.raises(TypeError, match="label_only_api"):
+        lab05.membership_truth(lambda X: X)
+    with pytest.raises(ValueError, match="array of records"):
+        api(X[:, :3])
 
 
 # --- the mutant suite ----------------------------------------------------------------------------

@@ -545,3 +545,17 @@ def test_attacks_leave_global_state(unchanged_global_state):
     privacy.leave_one_out_lira(np.random.default_rng(0).normal(size=keep.shape), keep)
     privacy.digits_membership_split(30, 10, seed=3)
     privacy.shadow_training_sets(np.arange(20), 2, 5, seed=3)
+
+
+def test_medical_dp_scaling_comes_from_the_public_cohort_only():
+    pop = privacy.medical_population()
+    assert len(pop.X) == 569 - privacy.MEDICAL_SETTINGS["n_public"] == len(pop.y)
+    assert len(pop.X_public) == privacy.MEDICAL_SETTINGS["n_public"]
+    # disjoint: no public patient is in the experiment's population
+    rows = {r.tobytes() for r in pop.X}
+    assert not any(r.tobytes() in rows for r in pop.X_public)
+    models = privacy.train_medical_dp_models(n_models=1, dp_epochs=1)
+    assert np.allclose(models.mean.numpy(), pop.X_public.mean(0))
+    assert np.allclose(models.scale.numpy(), pop.X_public.std(0))
+    with pytest.raises(ValueError, match="n_public"):
+        privacy.medical_population(n_public=1)

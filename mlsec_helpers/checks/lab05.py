@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 
 import numpy as np
 
 from .. import privacy
 from ..exercises import Case, Exercise, Mistake
+from ..validate import ArgumentTypeError
 
 # --- exercise 4: the noise multiplier that meets a privacy budget -------------------------------
 
@@ -683,14 +685,45 @@ def _api_labels(model, X):
     return model.predict(X)
 
 
+# Which candidates each API was trained on, kept here for the grader (and the lab's own
+# measurement) rather than on the API object the student receives.
+_MEMBERSHIP: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class LabelOnlyAPI:
+    """The challenge's prediction API: ``api(X) -> labels``. It answers with top-1 labels and
+    exposes nothing else (no model, no scores, no membership); Python cannot truly hide an
+    object's insides, so digging for them is against the rules, not an attack.
+
+    Introduced in lab 05 (Membership inference).
+    """
+
+    __slots__ = ("__call", "__weakref__")
+
+    def __init__(self, answer):
+        self.__call = answer
+
+    def __call__(self, X):
+        return self.__call(X)
+
+    def __repr__(self):
+        return "LabelOnlyAPI(labels only)"
+
+    def __copy__(self):  # a handle on a remote service: a copy is the same service
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 def label_only_api(*, seed: int = 0, n: int = 500):
     """The challenge's target: ``(api, X, y)``.
 
-    A fully grown random forest trained on ``n`` of the ``2 n`` candidate records ``X`` (the
-    first half, but the attacker is not told which) with labels ``y`` (30% of them noisy),
-    behind an API that returns only the top-1 label: ``api(X_query) -> labels``. The vendor's
-    claim: "no scores, so no membership leak". ``api._is_member`` holds the truth that the
-    check grades against; reading it is not an attack.
+    A fully grown random forest trained on ``n`` of the ``2 n`` candidate records ``X`` (a
+    random half, drawn with ``seed``, that the attacker is not told) with labels ``y`` (30% of
+    them noisy), behind a :class:`LabelOnlyAPI` that returns only the top-1 label:
+    ``api(X_query) -> labels``. The vendor's claim: "no scores, so no membership leak". The
+    truth the check grades against is kept apart: :func:`membership_truth`.
 
     Introduced in lab 05 (Membership inference).
     """
@@ -699,11 +732,24 @@ def label_only_api(*, seed: int = 0, n: int = 500):
 
     X, y = make_classification(n_samples=2 * n, n_features=8, n_informative=4, flip_y=0.3,
                                class_sep=1.5, random_state=seed)
+    is_member = np.zeros(2 * n, dtype=bool)
+    is_member[np.random.default_rng(seed).permutation(2 * n)[:n]] = True
     model = RandomForestClassifier(n_estimators=30, random_state=seed, n_jobs=1)
-    model.fit(X[:n], y[:n])
-    api = functools.partial(_api_labels, model)
-    api._is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    model.fit(X[is_member], y[is_member])
+    api = LabelOnlyAPI(functools.partial(_api_labels, model))
+    _MEMBERSHIP[api] = is_member
     return api, X, y
+
+
+def membership_truth(api) -> np.ndarray:
+    """Which candidates ``api`` (from :func:`label_only_api`) was trained on: for grading and
+    for measuring an attack's AUC, never an input to the attack.
+
+    Introduced in lab 05 (Membership inference).
+    """
+    if not isinstance(api, LabelOnlyAPI) or api not in _MEMBERSHIP:
+        raise ArgumentTypeError("api must be an API returned by label_only_api()")
+    return _MEMBERSHIP[api].copy()
 
 
 def break_label_only_api(api, X, y) -> np.ndarray:
@@ -735,7 +781,7 @@ def _label_only_validate(got, case: Case) -> str | None:
     if isinstance(got, bool | np.bool_) or not isinstance(got, np.ndarray | list | tuple):
         return f"return one score per candidate (an array), got {type(got).__name__}"
     scores = np.asarray(got)
-    truth = case.args[0]._is_member
+    truth = membership_truth(case.args[0])
     if scores.shape != truth.shape or scores.dtype.kind not in "biuf":
         return (f"return one number per candidate, an array of shape {truth.shape}, got "
                 f"shape {scores.shape} and dtype {scores.dtype}")
@@ -771,12 +817,14 @@ __all__ = [
     "LABEL_ONLY_TARGET_AUC",
     "LIRA_OFFLINE_SCORE",
     "LOSS_THRESHOLD_ATTACK",
+    "LabelOnlyAPI",
     "NOISE_FOR_BUDGET",
     "TPR_AT_FPR",
     "break_label_only_api",
     "label_only_api",
     "lira_offline_score",
     "loss_threshold_attack",
+    "membership_truth",
     "noise_for_budget",
     "tpr_at_fpr",
 ]

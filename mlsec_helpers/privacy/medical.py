@@ -31,17 +31,19 @@ __all__ = [
 ]
 
 MEDICAL_SETTINGS: dict = {
-    "seed": 0, "n_models": 64, "C": 1.0, "dp_epsilon": 1.0, "delta": 1e-5, "dp_epochs": 20,
-    "dp_batch_size": 64, "dp_lr": 0.05, "max_grad_norm": 1.0, "train_seed": None,
+    "seed": 0, "n_models": 64, "n_public": 69, "C": 1.0, "dp_epsilon": 1.0, "delta": 1e-5,
+    "dp_epochs": 20, "dp_batch_size": 64, "dp_lr": 0.05, "max_grad_norm": 1.0, "train_seed": None,
 }
 """The patient membership experiment of lab 05 (Membership inference).
 
-All 569 WDBC patients form the population; each of ``n_models`` models trains on a random
-half of it (:func:`random_halves`), so every model is both a target and the others' shadow
+Of the 569 WDBC patients, ``n_public`` form a public reference cohort (its mean and std scale
+the DP models' features, so the scaling is not a function of any model's members) and the
+other 500 the population; each of ``n_models`` models trains on a random half of it
+(:func:`random_halves`), so every model is both a target and the others' shadow
 (:func:`~mlsec_helpers.privacy.leave_one_out_lira`). Undefended: the reference logistic
 regression (``C``); defended: a torch linear model with DP-SGD (opacus) at ``dp_epsilon``,
-delta 1e-5. ``seed`` draws the halves; ``train_seed`` (default: ``seed``) seeds the DP
-training's initialisation, sampling and noise."""
+delta 1e-5. ``seed`` draws the halves and the public cohort; ``train_seed`` (default:
+``seed``) seeds the DP training's initialisation, sampling and noise."""
 
 
 def random_halves(n: int, n_models: int, *, seed: int = 0) -> np.ndarray:
@@ -58,8 +60,10 @@ def random_halves(n: int, n_models: int, *, seed: int = 0) -> np.ndarray:
     return keep
 
 
-def medical_population(*, seed: int = 0) -> Population:
-    """All WDBC patients (train and test splits together), float32 features.
+def medical_population(*, seed: int = 0, n_public: int = MEDICAL_SETTINGS["n_public"]
+                       ) -> Population:
+    """The WDBC patients (train and test splits together, float32 features), less a public
+    reference cohort of ``n_public`` patients drawn with ``seed`` (``Population.X_public``).
 
     Introduced in lab 05 (Membership inference).
     """
@@ -67,15 +71,20 @@ def medical_population(*, seed: int = 0) -> Population:
 
     data = load_dataset("medical", seed=seed)
     X = np.concatenate([data.X_train, data.X_test]).astype(np.float32)
-    return Population(X=X, y=np.concatenate([data.y_train, data.y_test]))
+    y = np.concatenate([data.y_train, data.y_test])
+    n_public = check_int(n_public, "n_public", 2, len(X) - 4)
+    public = np.zeros(len(X), dtype=bool)
+    public[rng(seed).choice(len(X), n_public, replace=False)] = True
+    return Population(X=X[~public], y=y[~public], X_public=X[public])
 
 
 def train_medical_dp_models(**overrides) -> DPLinearModels:
     """Train the DP linear models of the patient experiment (:data:`MEDICAL_SETTINGS`).
 
     Model ``k`` is a torch linear model (``systems.StandardisedMLP`` with no hidden layer;
-    features scaled by the whole table's mean and std, published reference values) trained
-    with DP-SGD on row ``k`` of :func:`random_halves`. Returns the stacked weights and biases,
+    features scaled by the mean and std of the public cohort ``Population.X_public``, so that
+    the scaling is not a function of the private data the accountant covers) trained with
+    DP-SGD on row ``k`` of :func:`random_halves`. Returns the stacked weights and biases,
     the scaling and the privacy spent. About 10 s on one thread, so the lab trains them live.
     One thread and every random number seeded; the caller's generators and thread settings are
     left as they were.
@@ -87,11 +96,11 @@ def train_medical_dp_models(**overrides) -> DPLinearModels:
     from ..systems import StandardisedMLP
 
     st = merge_settings(MEDICAL_SETTINGS, overrides)
-    population = medical_population(seed=st["seed"])
+    population = medical_population(seed=st["seed"], n_public=st["n_public"])
     X, y = population.X, population.y
     keep = random_halves(len(X), st["n_models"], seed=st["seed"])
     train_seed = st["seed"] if st["train_seed"] is None else st["train_seed"]
-    mean, scale = X.mean(0), X.std(0)
+    mean, scale = population.X_public.mean(0), population.X_public.std(0)
     delta = check_number(st["delta"], "delta", low=0.0, high=1.0, low_open=True,
                          high_open=True)
     # Every model trains on n // 2 records with the same recipe, so the noise that meets the

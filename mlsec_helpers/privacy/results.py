@@ -197,9 +197,13 @@ class Population:
     """
 
     X: np.ndarray
-    """The features, (n, 30), float32: train and test splits together."""
+    """The experiment's patients' features, (n, 30), float32 (train and test splits together,
+    less the public cohort)."""
     y: np.ndarray
     """The diagnoses (the dataset's class labels), one per row of ``X``."""
+    X_public: np.ndarray
+    """A public reference cohort, disjoint from ``X`` and never a member or a non-member: the
+    DP models scale features by its mean and std, as published reference values would."""
 
 
 @dataclass(frozen=True)
