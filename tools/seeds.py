@@ -2,6 +2,7 @@
 
     python tasks.py seeds                      every lab, seeds 1 and 2 (and 0, the lab's own)
     python tasks.py seeds 02_evasion --seeds 1 2 3
+    python tasks.py seeds --jobs 2             two runs at a time (one thread each)
 
 Each run executes the solution notebook in a fresh kernel with ``MLSEC_SEED=<seed>`` (read by
 ``repro.setup``) and ``MLSEC_CLAIMS_LOG`` set, with claims not strict, so that every claim of the
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mlsec_helpers.registry import REPO_ROOT
@@ -79,18 +81,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tasks.py seeds", description=__doc__)
     parser.add_argument("labs", nargs="*", help="notebook stems (default: every lab)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at a time (each kernel uses one thread; default 1)")
     args = parser.parse_args(argv)
     stems = sorted(p.stem for p in (REPO_ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
     unknown = set(args.labs) - set(stems)
     if unknown:
         print(f"unknown notebook(s) {sorted(unknown)}; known: {stems}", file=sys.stderr)
         return 2
+    if args.jobs < 1:
+        print("--jobs must be at least 1", file=sys.stderr)
+        return 2
+    runs = [(stem, seed) for stem in args.labs or stems for seed in args.seeds]
+
+    def one(run):
+        print(f"{run[0]}, seed {run[1]} ...", flush=True)
+        return run_lab(*run)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each run is its own process
+        done = list(pool.map(one, runs))
     results: dict[str, dict[int, list[dict]]] = {}
-    for stem in args.labs or stems:
-        results[stem] = {}
-        for seed in args.seeds:
-            print(f"{stem}, seed {seed} ...", flush=True)
-            results[stem][seed] = run_lab(stem, seed)
+    for (stem, seed), rows in zip(runs, done, strict=True):
+        results.setdefault(stem, {})[seed] = rows
     OUT_DIR.mkdir(exist_ok=True)
     (OUT_DIR / "seeds.json").write_text(json.dumps(results, indent=1))
     REPORT.write_text(render(results) + "\n")
