@@ -55,12 +55,16 @@ __all__ = [
 class Case:
     """One set of arguments to call the exercise's function with.
 
+    ``raises`` makes it a case of bad input: the answer must raise that exception (a class or
+    a tuple of classes, as for ``except``), as the reference does, instead of returning.
+
     Introduced in lab 00 (Meet the five systems).
     """
 
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     label: str = ""
+    raises: type[BaseException] | tuple[type[BaseException], ...] | None = None
 
 
 @dataclass
@@ -262,7 +266,8 @@ class Exercise:
     ``cases`` (and ``hidden_cases``, which :func:`grade` uses) may be a list of :class:`Case`
     or a function that builds them. ``validate(got, case)`` may return a message for output of
     the wrong kind (type, shape, dtype, state) before values are compared; ``compare(got,
-    expected)`` says whether two outputs agree. ``conceal`` lists package functions that do the
+    expected)`` (or ``compare(got, expected, case)``, when the tolerance depends on the case)
+    says whether two outputs agree. ``conceal`` lists package functions that do the
     exercise's job: an answer that calls them (or the reference) is not the student's own.
     ``time_limit`` is in seconds per case.
 
@@ -273,7 +278,7 @@ class Exercise:
     reference: Callable[..., Any]
     cases: Sequence[Case] | Callable[[], Sequence[Case]]
     mistakes: Sequence[Mistake] = ()
-    compare: Callable[[Any, Any], bool] = _default_compare
+    compare: Callable[..., bool] = _default_compare
     validate: Callable[[Any, Case], str | None] | None = None
     hint: str = "compare your steps with the explanation above the exercise"
     not_done_message: str = "not done yet: the reference implementation is used below"
@@ -428,6 +433,20 @@ def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> 
         outcome = _call_guarded(student, case, exercise.time_limit, concealed)
         if isinstance(outcome.error, NotImplementedError):
             return CheckResult(name, "not_done", exercise.not_done_message, total=len(cases))
+        if case.raises is not None and not outcome.used_reference:
+            wanted = " or ".join(e.__name__ for e in (
+                case.raises if isinstance(case.raises, tuple) else (case.raises,)))
+            if isinstance(outcome.error, case.raises):
+                passed += 1
+            elif outcome.error is None:
+                failures.append((label, outcome.value, None,
+                                 f"bad input should raise {wanted} with a clear message, but "
+                                 f"your function returned {_brief(outcome.value)}"))
+            else:
+                failures.append((label, None, None,
+                                 f"bad input should raise {wanted}, but your function raised "
+                                 f"{type(outcome.error).__name__}: {outcome.error}"))
+            continue
         if outcome.error is not None:
             message, hint = _raised(outcome.error, student, label)
             return CheckResult(name, "wrong", f"{message}; {fallback}", hint=hint,
@@ -463,7 +482,7 @@ def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> 
             failures.append((label, got, expected, problem))
             continue
         try:
-            same = bool(exercise.compare(got, expected))
+            same = bool(_compare(exercise, got, expected, case))
         except Exception as err:
             failures.append((label, got, expected,
                              f"it returned {_brief(got)} ({_shape_of(got)}), which cannot be "
@@ -475,13 +494,14 @@ def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> 
         else:
             failures.append((label, got, expected, None))
     total = len(cases)
+    n_valued = sum(c.raises is None for c in cases)
     if not failures:
         labels = ", ".join(c.label or f"case {k + 1}" for k, c in enumerate(cases))
         return CheckResult(name, "correct", f"correct on {passed} cases ({labels}).",
                            passed=passed, total=total)
     # Wrong. A known mistake is named only when the answer behaves like it on EVERY case.
     for mistake in exercise.mistakes:
-        if _behaves_like(exercise, mistake, outputs) and len(outputs) == total:
+        if _behaves_like(exercise, mistake, outputs) and len(outputs) == n_valued:
             return CheckResult(
                 name, "wrong",
                 f"wrong on {len(failures)} of {total} cases: this looks like {mistake.name}; "
@@ -499,11 +519,24 @@ def _run(exercise: Exercise, student: Callable | None, hidden: bool = False) -> 
     )
 
 
+def _compare(exercise: Exercise, got: Any, expected: Any, case: Case) -> bool:
+    """``exercise.compare`` with the case as a third argument when it takes one."""
+    try:
+        params = inspect.signature(exercise.compare).parameters.values()
+        required = [p for p in params if p.default is p.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        required = []
+    if len(required) >= 3:  # compare(got, expected, case)
+        return exercise.compare(got, expected, case)
+    return exercise.compare(got, expected)
+
+
 def _behaves_like(exercise: Exercise, mistake: Mistake, outputs) -> bool:
     try:
         for case, got in outputs:
             theirs = mistake.impl(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-            if not exercise.compare(got, theirs):
+            if not _compare(exercise, got, theirs, case):
                 return False
         return True
     except Exception:  # a mistake variant that cannot run on a case is not a match

@@ -223,3 +223,60 @@ def test_requires_grad_set_on_an_input_counts_as_a_change():
     a = torch.zeros(3)
     b = a.clone().requires_grad_(True)
     assert not same_value(a, b)
+
+
+def _clip_reference(x, low):
+    if low < 0:
+        raise ValueError(f"low must be >= 0, got {low}")
+    return np.maximum(np.asarray(x, float), low)
+
+
+CLIP = Exercise(
+    name="clip_below",
+    reference=_clip_reference,
+    cases=[Case((np.array([-1.0, 0.5, 2.0]), 0.0), label="clip at 0"),
+           Case((np.array([0.1, 3.0]), 1.0), label="clip at 1"),
+           Case((np.array([1.0]), -1.0), label="a negative floor", raises=ValueError)],
+    mistakes=[Mistake("the floor never applied", lambda x, low: np.asarray(x, float),
+                      "apply np.maximum")],
+)
+
+
+def test_a_case_can_require_a_clear_error_for_bad_input():
+    assert run_check(CLIP, _clip_reference).status == "correct"
+
+    def no_check(x, low):
+        return np.maximum(np.asarray(x, float), low)
+
+    result = run_check(CLIP, no_check)
+    assert result.status == "wrong" and "should raise ValueError" in result.line()
+    assert "returned" in result.line() and "a negative floor" in result.line()
+
+    def wrong_error(x, low):
+        if low < 0:
+            raise TypeError("no")
+        return np.maximum(np.asarray(x, float), low)
+
+    line = run_check(CLIP, wrong_error).line()
+    assert "should raise ValueError, but your function raised TypeError" in line
+
+    def never_clips(x, low):  # a known mistake is still named with a bad-input case present
+        if low < 0:
+            raise ValueError("low < 0")
+        return np.asarray(x, float)
+
+    assert "the floor never applied" in run_check(CLIP, never_clips).line()
+
+
+def test_compare_may_see_the_case():
+    seen = []
+
+    def compare(got, expected, case):
+        seen.append(case.label)
+        return np.allclose(got, expected, atol=0.5 if case.label == "loose" else 1e-9)
+
+    ex = Exercise(name="double", reference=lambda x: 2 * x, compare=compare,
+                  cases=[Case((1.0,), label="loose"), Case((2.0,), label="strict")])
+    assert run_check(ex, lambda x: 2 * x + (0.3 if x == 1.0 else 0.0)).status == "correct"
+    assert run_check(ex, lambda x: 2 * x + 0.3).status == "wrong"
+    assert "loose" in seen and "strict" in seen
