@@ -283,7 +283,8 @@ widgets.VBox([slider, slider_out])
 # The training loop is written out in `evasion.pgd_adversarial_training` rather than taken
 # from ART's `AdversarialTrainerMadryPGD`, which has neither an eps warm-up (common practice
 # for a small CNN at eps 0.3) nor a learning-rate schedule.
-# To retrain it yourself (same weights, same hash):
+# To retrain it yourself (deterministic on one machine and torch version; another CPU rounds
+# floats differently, so its weights, and hence its hash, can differ slightly):
 #
 # ```python
 # checkpoints.retrain("lab02_robust_digits_cnn")
