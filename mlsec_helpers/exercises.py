@@ -269,7 +269,8 @@ class Exercise:
     expected)`` (or ``compare(got, expected, case)``, when the tolerance depends on the case)
     says whether two outputs agree. ``conceal`` lists package functions that do the
     exercise's job: an answer that calls them (or the reference) is not the student's own.
-    ``time_limit`` is in seconds per case.
+    ``time_limit`` is in seconds of CPU time per case (ten times it of wall-clock time stops an
+    answer that waits without computing).
 
     Introduced in lab 00 (Meet the five systems).
     """
@@ -336,13 +337,19 @@ def _call_guarded(fn: Callable, case: Case, seconds: float, concealed: set) -> _
             out.used_reference = True
 
     alarm = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread())
-    previous = None
+    previous = {}
     if alarm:
         def on_alarm(_signum, _frame):
             raise _TimeLimit()
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # The limit counts the process's CPU time (SIGPROF), so that a busy machine (two
+        # notebooks on two cores, a grader running many students) does not fail a correct
+        # answer; a wall-clock backstop at ten times the limit stops an answer that waits
+        # (time.sleep, input()) without computing.
+        for sig in (signal.SIGPROF, signal.SIGALRM):
+            previous[sig] = signal.signal(sig, on_alarm)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+        signal.setitimer(signal.ITIMER_REAL, 10 * seconds)
     old_profile = sys.getprofile()
     try:
         if concealed:
@@ -353,8 +360,10 @@ def _call_guarded(fn: Callable, case: Case, seconds: float, concealed: set) -> _
     finally:
         sys.setprofile(old_profile)
         if alarm:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     out.args, out.kwargs = args, kwargs
     return out
 

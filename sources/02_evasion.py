@@ -934,9 +934,9 @@ print(f"queries per fraud against the defence: mean {constrained_def.plan['queri
       f"{max(GAPS):.0f} h); {over_a_day:.0%} of the adaptive evasions spread the parts over "
       "more than 24 hours")
 assert multiday.plan["valid"].all()
-claims.claim("spreading the parts over days gets more frauds past the 24-hour total (adaptive "
-             "minus 30-minute gaps)", multiday.evasion_rate - constrained_def.evasion_rate,
-             at_least=0.0)
+claims.claim("spreading the parts over days gets at least as many frauds past the 24-hour "
+             "total (adaptive minus 30-minute gaps)",
+             multiday.evasion_rate - constrained_def.evasion_rate, at_least=0.0)
 claims.claim("the defence lowers the constrained evasion rate (baseline minus defended)",
              constrained.evasion_rate - constrained_def.evasion_rate, at_least=0.0)
 auc = {"baseline": roc_auc_score(fraud.y_test, score_base),
@@ -947,15 +947,16 @@ print(f"ROC AUC on the clean test period: {auc['baseline']:.3f} -> {auc['defende
 # **What changed and why.** The baseline relied on cues the fraudster chooses (category,
 # terminal, hour): random legal moves got the caught frauds through in a few tries. The
 # defended scorer has seen such moves and knows the card's 24-hour total, which splitting
-# within a day cannot hide. But the 24-hour total is a window, and the window is the
-# defence's weakness: the adaptive attacker who spreads the parts over more than a day (gaps
-# up to 26 hours) gets more frauds through than the one who splits within hours (the table;
-# the share of its evasions that span more than a day is printed above). The defence is
-# broken by an attacker who knows it; a longer window (7 days), or features of the card's
-# whole recent pattern, is what it would take, at a cost in false positives to be measured.
-# And a fraudster who only sees approve/decline needs just a few tries per fraud (the query
-# counts): from one transaction, a fraudster who controls where, when and how they pay stays
-# hard to catch.
+# within a day cannot hide; it lowers the evasion rate, but most caught frauds still get
+# through (the table). The 24-hour total is a window, and the attacker who knows it spreads
+# the parts over more than a day (gaps up to 26 hours): it gets at least as many frauds
+# through as the one who splits within hours, more in this run (the share of its evasions
+# that span more than a day is printed above); the gain varies with the training seed, from
+# a single fraud upwards, so the lab asserts only that it is not negative. A longer window
+# (7 days), or features of the card's whole recent pattern, is what it would take, at a cost
+# in false positives to be measured. And a fraudster who only sees approve/decline needs few
+# tries per fraud (the query counts): from one transaction, a fraudster who controls where,
+# when and how they pay stays hard to catch.
 
 # %% [markdown]
 # ## 5 · Medical: measurement tolerance and a certified radius

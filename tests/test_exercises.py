@@ -280,3 +280,32 @@ def test_compare_may_see_the_case():
     assert run_check(ex, lambda x: 2 * x + (0.3 if x == 1.0 else 0.0)).status == "correct"
     assert run_check(ex, lambda x: 2 * x + 0.3).status == "wrong"
     assert "loose" in seen and "strict" in seen
+
+
+def test_an_answer_that_only_waits_is_stopped_by_the_wall_clock_backstop():
+    import time
+
+    ex = Exercise(name="identity_quick", reference=lambda X: X, cases=[Case((1,))],
+                  time_limit=0.05)
+
+    def sleeps(X):
+        time.sleep(5)
+        return X
+
+    start = time.perf_counter()
+    r = run_check(ex, sleeps)
+    assert r.status == "wrong" and "time limit" in r.message
+    assert time.perf_counter() - start < 2.0  # 10 x 0.05 s of wall clock, not 5 s
+
+
+def test_the_limit_counts_cpu_time_not_waiting():
+    import time
+
+    ex = Exercise(name="identity_patient", reference=lambda X: X, cases=[Case((1,))],
+                  time_limit=0.2)
+
+    def naps(X):  # 0.3 s of wall clock but almost no CPU: within a 0.2 s CPU limit
+        time.sleep(0.3)
+        return X
+
+    assert run_check(ex, naps).status == "correct"

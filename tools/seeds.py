@@ -8,7 +8,8 @@ Each run executes the solution notebook in a fresh kernel with ``MLSEC_SEED=<see
 ``repro.setup``) and ``MLSEC_CLAIMS_LOG`` set, with claims not strict, so that every claim of the
 lab is recorded, whether it holds or not. The data and its splits stay those of seed 0. The
 report (``seeds.md``, ``.bench/seeds.json``) lists each claim with its value and margin per
-seed, and how many seeds it held for. Not part of the test command: a lab's asserted claims are
+seed, and how many seeds it held for; runs of labs and seeds not named keep their earlier
+results. Not part of the test command: a lab's asserted claims are
 expected to hold for every seed listed here (a claim that does not is reworded or measured on
 more cases).
 """
@@ -100,9 +101,16 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each run is its own process
         done = list(pool.map(one, runs))
+    # Runs of other labs and seeds from earlier calls stay in the report; these replace theirs.
+    saved = OUT_DIR / "seeds.json"
     results: dict[str, dict[int, list[dict]]] = {}
+    if saved.is_file():
+        old = json.loads(saved.read_text())
+        results = {stem: {int(s): rows for s, rows in by.items()} for stem, by in old.items()
+                   if stem in stems}
     for (stem, seed), rows in zip(runs, done, strict=True):
         results.setdefault(stem, {})[seed] = rows
+    results = {stem: results[stem] for stem in sorted(results)}
     OUT_DIR.mkdir(exist_ok=True)
     (OUT_DIR / "seeds.json").write_text(json.dumps(results, indent=1))
     REPORT.write_text(render(results) + "\n")
