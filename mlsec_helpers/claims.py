@@ -46,6 +46,10 @@ class Claim:
     held: bool
     margin: float
 
+    def __repr__(self) -> str:  # what a notebook shows when a cell ends with a claim
+        mark = "✔ claim holds" if self.held else "⚠️ claim not met"
+        return f"{mark}: {self.name}: {self.value:.4g} (expected {self.bound_text()})"
+
     def bound_text(self) -> str:
         if self.at_least is not None and self.at_most is not None:
             return f"between {self.at_least:g} and {self.at_most:g}"

@@ -358,12 +358,15 @@ def _call_guarded(fn: Callable, case: Case, seconds: float, concealed: set) -> _
     except BaseException as err:  # the student's code may raise anything
         out.error = err
     finally:
-        sys.setprofile(old_profile)
-        if alarm:
+        if alarm:  # the timers first: nothing below may leave one armed
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        try:
+            sys.setprofile(old_profile)
+        except TypeError:  # a C-level profiler (cProfile) cannot be reinstalled from Python
+            sys.setprofile(None)
     out.args, out.kwargs = args, kwargs
     return out
 

@@ -309,3 +309,17 @@ def test_the_limit_counts_cpu_time_not_waiting():
         return X
 
     assert run_check(ex, naps).status == "correct"
+
+
+def test_no_timer_is_left_armed_even_under_a_c_level_profiler():
+    import cProfile
+    import signal
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        run_check(CLIP, _clip_reference)
+    finally:
+        profiler.disable()
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

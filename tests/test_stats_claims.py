@@ -48,6 +48,8 @@ def test_auc_interval_contains_the_auc_and_is_reproducible():
 def test_a_claim_that_holds_passes_quietly(capsys):
     c = claims.claim("attack works", 0.9, at_least=0.5)
     assert c.held and c.margin == pytest.approx(0.4) and capsys.readouterr().out == ""
+    # a cell that ends with a claim shows one readable line, not the dataclass
+    assert repr(c) == "✔ claim holds: attack works: 0.9 (expected at least 0.5)"
 
 
 def test_a_failed_claim_fails_the_run_under_the_test_command(monkeypatch):
