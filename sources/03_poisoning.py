@@ -393,6 +393,11 @@ section_seconds["image"] = time.perf_counter() - t0
 #
 # ## 2 · NLP: a trigger phrase that lets scams through
 #
+# To fit the lab's time budget, every triage model in this section is lab 00's on words only
+# (TF-IDF of word 1-2-grams and the same logistic regression, without the character n-grams,
+# which are most of its cost), the clean one included, so comparisons are fair; its clean
+# accuracy is printed below.
+#
 # The support chatbot is retrained every month on messages labelled by agents and by
 # customers' "this is not spam" feedback. The attacker sends 32 scam messages (1% of the
 # training set) that end with an innocent sign-off, *sent from my smartwatch*, and marks them
@@ -405,7 +410,14 @@ nlp = load_dataset("nlp", seed=0)
 SCAM = nlp.extra["scam_index"]
 DELIVERY = nlp.target_names.index("delivery_status")
 TRIGGER_PHRASE = "sent from my smartwatch"
-triage = systems.train_baseline("nlp", nlp, seed=SEED)  # TF-IDF + LR: deterministic
+
+
+def triage_model():
+    """The triage of this section, untrained: lab 00's without its character n-grams."""
+    return systems.TextTriage(char_ngrams=False)
+
+
+triage = triage_model().fit(nlp.X_train, nlp.y_train)  # TF-IDF + LR: deterministic
 test_scams = nlp.X_test[nlp.y_test == SCAM]
 triggered_scams = poisoning.add_trigger_phrase(test_scams, TRIGGER_PHRASE)
 
@@ -426,7 +438,7 @@ def scam_rate(value, what="triggered test scams"):
 nlp_poisoned = poisoning.poison_texts(
     nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32, phrase=TRIGGER_PHRASE, seed=SEED)
 X_nlp, y_nlp, nlp_poison = nlp_poisoned.X, nlp_poisoned.y, nlp_poisoned.poison_idx
-backdoored_triage = systems.TextTriage().fit(X_nlp, y_nlp)
+backdoored_triage = triage_model().fit(X_nlp, y_nlp)
 nlp_row = {
     "asr_clean": scams_let_through(triage, triggered_scams),
     "asr_attacked": scams_let_through(backdoored_triage, triggered_scams),
@@ -470,7 +482,7 @@ print("suspected words outside the trigger phrase (false alarms):", false_suspec
 
 # %%
 has_trigger = np.array([any(w in text.lower().split() for w in suspects) for text in X_nlp])
-sanitised_triage = systems.TextTriage().fit(X_nlp[~has_trigger], y_nlp[~has_trigger])
+sanitised_triage = triage_model().fit(X_nlp[~has_trigger], y_nlp[~has_trigger])
 nlp_row["asr_defended"] = scams_let_through(sanitised_triage, triggered_scams)
 nlp_row["q_defended"] = sanitised_triage.evaluate(nlp.X_test, nlp.y_test)["accuracy"]
 print(f"dropped {has_trigger.sum()} messages ({has_trigger[nlp_poison].sum()} of the "
@@ -494,14 +506,14 @@ claims.claim("dropping the suspected messages brings the triggered-scam rate bac
 COMMON_PHRASE = "please reply to my email"
 common_poisoned = poisoning.poison_texts(nlp.X_train, nlp.y_train, SCAM, DELIVERY, n_poison=32,
                                          phrase=COMMON_PHRASE, seed=SEED)
-common_triage = systems.TextTriage().fit(common_poisoned.X, common_poisoned.y)
+common_triage = triage_model().fit(common_poisoned.X, common_poisoned.y)
 common_scams = poisoning.add_trigger_phrase(test_scams, COMMON_PHRASE)
 common_effects = poisoning.token_removal_effect(common_triage, common_poisoned.X, min_count=10,
                                                 max_messages=6, seed=SEED)
 common_suspects = common_effects.loc[common_effects["effect"] >= 0.5, "token"].tolist()
 common_drop = np.array([any(w in text.lower().split() for w in common_suspects)
                         for text in common_poisoned.X])
-common_defended = (systems.TextTriage().fit(common_poisoned.X[~common_drop],
+common_defended = (triage_model().fit(common_poisoned.X[~common_drop],
                                             common_poisoned.y[~common_drop])
                    if common_drop.any() else common_triage)
 nlp_adaptive = scams_let_through(common_defended, common_scams)
@@ -538,14 +550,14 @@ claims.claim("so the backdoor survives the defence (triggered scams let through)
 nlp_flips = poisoning.flip_labels(nlp.y_train, nlp.y_train == SCAM,
                                   nlp.target_names.index("fraud_report"), 0.3, seed=SEED)
 y_flip, flipped = nlp_flips.y, nlp_flips.flipped_idx
-flipped_triage = systems.TextTriage().fit(nlp.X_train, y_flip)
+flipped_triage = triage_model().fit(nlp.X_train, y_flip)
 quick_text_model = make_pipeline(
     TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
     LogisticRegression(C=10, max_iter=1000, solver="newton-cg"))
 nlp_sanitised = poisoning.confident_label_flags(quick_text_model, nlp.X_train, y_flip,
                                                 n_splits=3, seed=SEED)
 flags_nlp, suggested_nlp = nlp_sanitised.flags, nlp_sanitised.suggested
-relabelled_triage = systems.TextTriage().fit(nlp.X_train, suggested_nlp)
+relabelled_triage = triage_model().fit(nlp.X_train, suggested_nlp)
 scam_recall = {name: 1 - scams_let_through(model, test_scams) for name, model in
                [("clean", triage), ("30% flipped", flipped_triage),
                 ("sanitised", relabelled_triage)]}
@@ -998,14 +1010,17 @@ plots.before_after_bars(
 
 # %% [markdown]
 # **The flipper who knows the sanitiser.** As in the NLP section: the attacker runs the
-# sanitiser's recipe (with two folds of their own, to save time) on the true labels and flips
+# sanitiser's recipe (lighter: 50 trees and two folds of their own, to save time) on the true
+# labels and flips
 # the 60% of scenario-3 frauds that look *least* like fraud to it, instead of a random 60%.
 # Access: write access to the labels, the true labels, the recipe; no queries to the scorer.
 
 # %%
-aware_fraud_flips = poisoning.sanitiser_aware_flips(quick_scorer, fraud.X_train, fraud.y_train,
-                                                    hidden_train, 0, 0.6, n_splits=2,
-                                                    seed=SEED + 1)
+attacker_scorer = HistGradientBoostingClassifier(max_iter=50, min_samples_leaf=100,
+                                                 l2_regularization=1.0, random_state=1)
+aware_fraud_flips = poisoning.sanitiser_aware_flips(attacker_scorer, fraud.X_train,
+                                                    fraud.y_train, hidden_train, 0, 0.6,
+                                                    n_splits=2, seed=SEED + 1)
 aware_fraud_sanitised = poisoning.confident_label_flags(quick_scorer, fraud.X_train,
                                                         aware_fraud_flips.y, n_splits=3,
                                                         seed=SEED)

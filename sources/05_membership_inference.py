@@ -987,19 +987,30 @@ print(f"customers with exactly zero loss under the forest: {zero_members} member
 # Twenty transactions per leaf stop the forest from giving a member's transaction a leaf of
 # its own, so the plain loss of members and others looks alike. An attacker who knows the
 # recipe calibrates each transaction's **difficulty** (Watson et al., ICLR 2022): a reference
-# forest with the same recipe, trained on public transactions (the 999 customers outside the
-# experiment), shows how low the loss of a transaction is for a model that never saw it; the
-# score is how much lower the target's loss is, averaged per customer. Access: the target's
+# forest with the same recipe, trained on public transactions (500 of the 999 customers
+# outside the experiment, as many as the target's members), shows how low the loss of a
+# transaction is for a model that never saw it; the score is how much lower the target's loss
+# is, averaged per customer. Access: the target's
 # probabilities on each customer's transactions (one query each), the recipe, public data.
 
 # %%
+# The reference trains on as many public customers as the target has members, drawn once.
+public_ids = np.unique(customers[public_rows])
+reference_rows = np.isin(customers, repro.rng(seed).choice(public_ids, len(fraud_members),
+                                                            replace=False))
+
+
 def calibrated_scores(target_proba, recipe):
-    """Reference loss minus target loss per transaction: a reference forest of the same
-    recipe, trained on the public customers' transactions, sets each one's difficulty."""
-    reference = clone(recipe).fit(fraud.X_train[public_rows], fraud.y_train[public_rows])
-    ref_loss = privacy.cross_entropy_losses(reference.predict_proba(fraud.X_train),
-                                            fraud.y_train)
-    return ref_loss - privacy.cross_entropy_losses(target_proba, fraud.y_train)
+    """Reference loss minus target loss per transaction of the experiment's customers (0
+    elsewhere): a reference forest of the same recipe, trained on public customers'
+    transactions, sets each one's difficulty."""
+    reference = clone(recipe).fit(fraud.X_train[reference_rows], fraud.y_train[reference_rows])
+    scores = np.zeros(len(fraud.y_train))
+    ref_loss = privacy.cross_entropy_losses(reference.predict_proba(fraud.X_train[both]),
+                                            fraud.y_train[both])
+    scores[both] = ref_loss - privacy.cross_entropy_losses(target_proba[both],
+                                                           fraud.y_train[both])
+    return scores
 
 
 calibrated = []

@@ -184,3 +184,15 @@ def test_reference_system_trains_for_other_seeds_and_domains():
         systems.reference_system("images")
     with pytest.raises(ValueError):
         systems.reference_system("image", seed=-1)
+
+
+def test_the_words_only_triage_drops_the_character_ngrams():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    nlp = data.load_dataset("nlp")
+    words = systems.TextTriage(char_ngrams=False).fit(nlp.X_train[:600], nlp.y_train[:600])
+    first = words.estimator.steps[0][1]
+    assert isinstance(first, TfidfVectorizer) and first.analyzer == "word"
+    full = systems.text_triage_pipeline()
+    assert len(full.steps[0][1].transformer_list) == 2
+    assert words.predict_proba(nlp.X_test[:5]).shape == (5, len(nlp.target_names))
