@@ -48,6 +48,27 @@ def detection_scores(flags, is_poison) -> dict[str, float]:
     }
 
 
+def _candidate_rows(candidates, y: np.ndarray) -> np.ndarray:
+    """Row positions from a boolean mask over ``y`` or an index array."""
+    cand = np.asarray(candidates)
+    if cand.dtype == bool:
+        if cand.shape != y.shape:
+            raise ValueError(f"candidates mask has shape {cand.shape}, y has {y.shape}")
+        cand = np.flatnonzero(cand)
+    return cand
+
+
+def _out_of_fold_proba(estimator, X, y, n_splits: int, seed: int) -> np.ndarray:
+    """Probabilities of each row from a clone of ``estimator`` that never saw it (stratified
+    ``n_splits``-fold cross-validation, shuffled with ``seed``)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    check_int(n_splits, "n_splits", 2)
+    cv = StratifiedKFold(n_splits, shuffle=True, random_state=check_seed(seed))
+    return cross_val_predict(clone(estimator), X, y, cv=cv, method="predict_proba")
+
+
 def flip_labels(y, candidates, new_label: int, share: float, *, seed: int = 0) -> FlippedLabels:
     """Flip the labels of a ``share`` of the ``candidates`` rows to ``new_label`` (seeded).
 
@@ -58,11 +79,7 @@ def flip_labels(y, candidates, new_label: int, share: float, *, seed: int = 0) -
     """
     y = check_labels(y)
     share = check_fraction(share, "share")
-    cand = np.asarray(candidates)
-    if cand.dtype == bool:
-        if cand.shape != y.shape:
-            raise ValueError(f"candidates mask has shape {cand.shape}, y has {y.shape}")
-        cand = np.flatnonzero(cand)
+    cand = _candidate_rows(candidates, y)
     n = int(round(share * len(cand)))
     flipped = np.sort(rng(seed).choice(cand, n, replace=False)) if n else np.array([], int)
     y_out = np.array(y, copy=True)
@@ -84,16 +101,11 @@ def confident_label_flags(estimator, X, y, *, n_splits: int = 3,
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     y = check_labels(y, len(X))
-    check_int(n_splits, "n_splits", 2)
     classes, y_idx = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError("y needs at least two classes")
-    cv = StratifiedKFold(n_splits, shuffle=True, random_state=check_seed(seed))
-    proba = cross_val_predict(clone(estimator), X, y, cv=cv, method="predict_proba")
+    proba = _out_of_fold_proba(estimator, X, y, n_splits, seed)
     thresholds = np.array([proba[y_idx == c, c].mean() for c in range(len(classes))])
     above = proba >= thresholds
     above[np.arange(len(y)), y_idx] = False
@@ -116,20 +128,11 @@ def sanitiser_aware_flips(estimator, X, y, candidates, new_label: int, share: fl
 
     Introduced in lab 03 (Data poisoning and backdoors).
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     y = check_labels(y, len(X))
     share = check_fraction(share, "share")
-    check_int(n_splits, "n_splits", 2)
-    cand = np.asarray(candidates)
-    if cand.dtype == bool:
-        if cand.shape != y.shape:
-            raise ValueError(f"candidates mask has shape {cand.shape}, y has {y.shape}")
-        cand = np.flatnonzero(cand)
-    classes, y_idx = np.unique(y, return_inverse=True)
-    cv = StratifiedKFold(n_splits, shuffle=True, random_state=check_seed(seed))
-    proba = cross_val_predict(clone(estimator), X, y, cv=cv, method="predict_proba")
+    cand = _candidate_rows(candidates, y)
+    y_idx = np.unique(y, return_inverse=True)[1]
+    proba = _out_of_fold_proba(estimator, X, y, n_splits, seed)
     own = proba[np.arange(len(y)), y_idx]
     n = int(round(share * len(cand)))
     order = cand[np.argsort(own[cand], kind="stable")]
