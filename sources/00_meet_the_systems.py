@@ -28,7 +28,8 @@
 #    reporting fraud recall without the analysts' review budget.
 #
 # **Prerequisites:** Python, NumPy and pandas; a first course in machine learning.
-# **Estimated time:** 60-75 minutes (the notebook itself runs in under a minute).
+# **Estimated time:** about 55 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute).
 
 # %%
 import math

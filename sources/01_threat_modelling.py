@@ -32,7 +32,8 @@
 # 5. choose controls under a budget, keep a risk register and export it.
 #
 # **Prerequisites:** lab 00 (the five systems and the frameworks).
-# **Estimated time:** 75-90 minutes (the notebook itself runs in under a minute).
+# **Estimated time:** about 90 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute).
 
 # %%
 import tempfile

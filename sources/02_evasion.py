@@ -29,7 +29,8 @@
 # 5. compute the exact certified radius of a linear model and read a certified-accuracy curve.
 #
 # **Prerequisites:** lab 00 (the five systems); gradients and PyTorch basics.
-# **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute; the robust
+# **Estimated time:** about 165 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute; the robust
 # digit reader is loaded from a checkpoint, see section 1).
 
 # %%

@@ -32,7 +32,8 @@
 # 6. test each defence against an attacker who knows it, and say plainly when it breaks.
 #
 # **Prerequisites:** lab 00 (the five systems); NumPy and a first course in machine learning.
-# **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute).
+# **Estimated time:** about 175 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute).
 
 # %%
 import time

@@ -36,7 +36,8 @@
 #
 # **Prerequisites:** lab 00 (the five systems), lab 02 (the fraud attacker's moves); linear
 # algebra (solving a linear system); PyTorch basics.
-# **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute).
+# **Estimated time:** about 190 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute).
 
 # %%
 import math

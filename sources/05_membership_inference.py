@@ -37,7 +37,8 @@
 #
 # **Prerequisites:** lab 00 (the five systems); probability (Gaussians, likelihood ratios);
 # PyTorch basics.
-# **Estimated time:** 90-120 minutes (the notebook itself runs in under a minute: the shadow,
+# **Estimated time:** about 165 minutes of reading, exercises and questions (estimated
+# from the notebook; the notebook itself runs in under a minute: the shadow,
 # DP and language models are loaded from checkpoints, see section 1; every attack runs live).
 
 # %%

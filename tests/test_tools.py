@@ -27,3 +27,17 @@ def test_student_work_counts_what_a_student_reads_and_does(tmp_path):
         "# ### BEGIN SOLUTION\n# Because of many long words in the answer.\n# ### END SOLUTION\n")
     work = readme.student_work(source)
     assert work == {"words": 14, "code lines": 4, "exercises": 1, "questions": 2}
+
+
+def test_each_lab_header_gives_the_estimated_student_time():
+    import re
+
+    from tools import readme
+
+    for source in sorted((readme.REPO_ROOT / "sources").glob("[0-9][0-9]_*.py")):
+        text = source.read_text(encoding="utf-8")
+        stated = re.search(r"\*\*Estimated time:\*\* about (\d+) minutes", text)
+        assert stated, f"{source.name} has no 'Estimated time: about N minutes' line"
+        assert int(stated.group(1)) == readme.student_minutes(source), (
+            f"{source.name} says {stated.group(1)} minutes; its content gives "
+            f"{readme.student_minutes(source)} (update the header)")

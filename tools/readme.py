@@ -88,16 +88,23 @@ def student_work(source: Path) -> dict[str, int]:
     return {"words": words, "code lines": code, "exercises": exercises, "questions": questions}
 
 
+def student_minutes(source: Path) -> int:
+    """A student's time for a lab from :func:`student_work`, rounded to 5 minutes (the figure
+    the README's table and the lab's own header give)."""
+    w = student_work(source)
+    minutes = (w["words"] / WORDS_PER_MINUTE + w["code lines"] / CODE_LINES_PER_MINUTE
+               + w["exercises"] * MINUTES_PER_EXERCISE + w["questions"] * MINUTES_PER_QUESTION)
+    return 5 * round(minutes / 5)
+
+
 def time_table() -> str:
     """The README's table of how long each lab takes a student, from :func:`student_work`."""
     rows = ["| Lab | Prose (words) | Code (lines) | Exercises | Reflection questions | "
             "Student time (min) |", "|---|---|---|---|---|---|"]
     for source in sorted((REPO_ROOT / "sources").glob("[0-9][0-9]_*.py")):
         w = student_work(source)
-        minutes = (w["words"] / WORDS_PER_MINUTE + w["code lines"] / CODE_LINES_PER_MINUTE
-                   + w["exercises"] * MINUTES_PER_EXERCISE + w["questions"] * MINUTES_PER_QUESTION)
         rows.append(f"| {source.stem} | {w['words']:,} | {w['code lines']} | {w['exercises']} | "
-                    f"{w['questions']} | {5 * round(minutes / 5)} |")
+                    f"{w['questions']} | {student_minutes(source)} |")
     return "\n".join(rows) + (
         f"\n\nEstimated from each lab's source (`python tasks.py readme`): prose at "
         f"{WORDS_PER_MINUTE} words a minute, code read and run at {CODE_LINES_PER_MINUTE} lines a "
