@@ -18,3 +18,14 @@ def assert_accepted(exercise, answer):
     result = run_check(exercise, answer)
     assert result.status == "correct", result.line()
     assert grade(exercise, answer).correct
+
+
+def assert_enough_mutants(exercises, wrong, right, *, n_wrong=8, n_right=4):
+    """Each exercise has at least ``n_wrong`` wrong and ``n_right`` right answers in the suite
+    (lists of ``(exercise, answer)``), and no wrong answer is one of its known mistakes."""
+    for exercise in exercises:
+        wrong_here = [f for ex, f in wrong if ex is exercise]
+        right_here = [f for ex, f in right if ex is exercise]
+        assert len(wrong_here) >= n_wrong and len(right_here) >= n_right, exercise.name
+        known = {m.impl.__code__ for m in exercise.mistakes}
+        assert not known & {f.__code__ for f in wrong_here}, exercise.name

@@ -40,8 +40,20 @@ __all__ = [
 ]
 
 
+class _LinearCopy:
+    """What both stolen linear models share: their labels from ``w`` and ``b``."""
+
+    w: np.ndarray
+    b: float
+
+    def predict(self, X) -> np.ndarray:
+        """The stolen model's label (1 where ``w @ x + b >= 0``) for each row of ``X``."""
+        X = check_array(X, "X", ndim=2, dtype=np.float64)
+        return (X @ self.w + self.b >= 0).astype(np.int64)
+
+
 @dataclass(frozen=True)
-class StolenLinearModel:
+class StolenLinearModel(_LinearCopy):
     """A linear model stolen from probability answers: ``sigmoid(w @ x + b)`` on raw inputs.
 
     Introduced in lab 04 (Model theft).
@@ -56,14 +68,9 @@ class StolenLinearModel:
     unusable: int
     """Answers that carried no equation (a probability rounded to exactly 0 or 1)."""
 
-    def predict(self, X) -> np.ndarray:
-        """The stolen model's label (1 where ``w @ x + b >= 0``) for each row of ``X``."""
-        X = check_array(X, "X", ndim=2, dtype=np.float64)
-        return (X @ self.w + self.b >= 0).astype(np.int64)
-
 
 @dataclass(frozen=True)
-class LineSearchResult:
+class LineSearchResult(_LinearCopy):
     """A linear model stolen from labels only by line searches between opposite labels.
 
     Introduced in lab 04 (Model theft).
@@ -77,11 +84,6 @@ class LineSearchResult:
     """The API queries the theft spent (labels of the pool patients plus search steps)."""
     brackets: int
     """How many boundary brackets the line searches found."""
-
-    def predict(self, X) -> np.ndarray:
-        """The stolen model's label (1 where ``w @ x + b >= 0``) for each row of ``X``."""
-        X = check_array(X, "X", ndim=2, dtype=np.float64)
-        return (X @ self.w + self.b >= 0).astype(np.int64)
 
 
 def solve_logistic(X, p) -> tuple[np.ndarray, float]:
