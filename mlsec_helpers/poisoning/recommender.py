@@ -38,6 +38,14 @@ __all__ = [
 SHILLING_ATTACKS = ("random", "average", "bandwagon")
 
 
+def _fake_profiles(users, items, ratings) -> FakeProfiles:
+    """FakeProfiles from per-profile arrays of user ids, items and ratings (none: empty)."""
+    if not users:
+        return FakeProfiles(X=np.zeros((0, 2), np.int64), y=np.zeros(0, np.float32))
+    X_fake = np.column_stack([np.concatenate(users), np.concatenate(items)]).astype(np.int64)
+    return FakeProfiles(X=X_fake, y=np.concatenate(ratings).astype(np.float32))
+
+
 def rating_statistics(X, y, n_users: int, n_items: int) -> pd.DataFrame:
     """Per item: number of ratings, mean and standard deviation (global values where undefined).
 
@@ -130,10 +138,7 @@ def shilling_profiles(kind: str, X, y, n_users: int, n_items: int, target: int, 
         users.append(np.full(len(its), n_users + k))
         items.append(its)
         ratings.append(rs)
-    if not n_fake:
-        return FakeProfiles(X=np.zeros((0, 2), np.int64), y=np.zeros(0, np.float32))
-    X_fake = np.column_stack([np.concatenate(users), np.concatenate(items)]).astype(np.int64)
-    return FakeProfiles(X=X_fake, y=np.concatenate(ratings).astype(np.float32))
+    return _fake_profiles(users, items, ratings)
 
 
 def target_hit_ratio(system, target: int, users, k: int = 10) -> float:
@@ -297,10 +302,7 @@ def mimic_profiles(X, y, n_users: int, n_items: int, target: int, n_fake: int, *
         users.append(np.full(len(its), n_users + k))
         items.append(its)
         ratings.append(rs)
-    if not n_fake:
-        return FakeProfiles(X=np.zeros((0, 2), np.int64), y=np.zeros(0, np.float32))
-    X_fake = np.column_stack([np.concatenate(users), np.concatenate(items)]).astype(np.int64)
-    return FakeProfiles(X=X_fake, y=np.concatenate(ratings).astype(np.float32))
+    return _fake_profiles(users, items, ratings)
 
 
 def detect_anomalous_profiles(X, y, n_users: int, n_items: int, known_clean, *,
