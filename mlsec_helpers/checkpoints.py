@@ -130,6 +130,27 @@ CHECKPOINTS: dict[str, Checkpoint] = {
             "the same language model trained with DP-SGD (opacus DPLSTM) at epsilon 8, delta "
             "1e-5, 8 epochs; about 12 min",
         ),
+        Checkpoint(
+            "lab06_canary_lm",
+            "c7d5c23e2afa5e2190886167eda6e82ccf15b035d860509464d79bb98233961a",
+            "mlsec_helpers.inversion:train_canary_lm_plain",
+            "character-level LSTM (128 units) on 1,000 support messages with canary PINs "
+            "planted, 50 epochs; about 1 min",
+        ),
+        Checkpoint(
+            "lab06_canary_lm_scrubbed",
+            "09b846192245af07389377c323b123655bd9d075fddca296d1865b853361b457",
+            "mlsec_helpers.inversion:train_canary_lm_scrubbed",
+            "the same language model trained on the corpus after inversion.scrub_pii; about "
+            "1 min",
+        ),
+        Checkpoint(
+            "lab06_canary_lm_dp",
+            "c8a19638893b39166e91e792b6ce82e6761e1c50e68b640d145a1da4f8f71659",
+            "mlsec_helpers.inversion:train_canary_lm_dp",
+            "the same language model trained with DP-SGD (opacus DPLSTM) at epsilon 8, delta "
+            "1e-5, 40 epochs; about 6.5 min",
+        ),
     )
 }
 """Every checkpoint of the course. Introduced in lab 00 (Meet the five systems)."""

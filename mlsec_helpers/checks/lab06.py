@@ -10,6 +10,7 @@ import copy
 import functools
 import math
 import numbers
+import re
 import weakref
 
 import numpy as np
@@ -277,6 +278,279 @@ ATTRIBUTE_INFERENCE = Exercise(
          "np.argmax(likelihood * prior, axis=1)",
 )
 
+# --- exercise: a scrubber for emails, card numbers and PINs -------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_CARD = re.compile(r"(?<!\d)\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?!\d)")
+_PIN = re.compile(r"(?<![\d.,£])\d{4,6}(?!\d|[.,]\d)")
+
+
+def scrub(text: str) -> str:
+    """Replace, in this order: every email address (letters, digits or ``._%+-``, an ``@``,
+    then a domain of at least two parts of letters, digits or ``-`` joined by dots) with
+    ``[EMAIL]``; every card number (16 digits in four groups of four, with the same separator
+    between the groups: none, one space or one hyphen, not touching another digit) with
+    ``[CARD]``; every code of 4 to 6 digits in a row with ``[PIN]``, unless it is part of a
+    longer number (a digit, ``.``, ``,`` or ``£`` right before it; a digit, or ``.`` or ``,``
+    and a digit, right after it). Everything else is left as it is. A text that is not a
+    string is bad input: raise ``TypeError``.
+
+    Introduced in lab 06 (Model inversion).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _CARD.sub("[CARD]", text)
+    return _PIN.sub("[PIN]", text)
+
+
+def _sc_pins_first(text):  # PINs before cards and emails
+    text = _PIN.sub("[PIN]", text)
+    return _CARD.sub("[CARD]", _EMAIL.sub("[EMAIL]", text))
+
+
+def _sc_any_digits(text):  # every run of 4 or more digits
+    text = _CARD.sub("[CARD]", _EMAIL.sub("[EMAIL]", text))
+    return re.sub(r"\d{4,}", "[PIN]", text)
+
+
+def _sc_four_only(text):  # PINs of exactly 4 digits
+    text = _CARD.sub("[CARD]", _EMAIL.sub("[EMAIL]", text))
+    return re.sub(r"(?<![\d.,£])\d{4}(?!\d|[.,]\d)", "[PIN]", text)
+
+
+def _sc_no_pound(text):  # "£2500" scrubbed as a PIN
+    text = _CARD.sub("[CARD]", _EMAIL.sub("[EMAIL]", text))
+    return re.sub(r"(?<![\d.,])\d{4,6}(?!\d|[.,]\d)", "[PIN]", text)
+
+
+def _sc_sentence_end(text):  # a code before a full stop is taken for a decimal
+    text = _CARD.sub("[CARD]", _EMAIL.sub("[EMAIL]", text))
+    return re.sub(r"(?<![\d.,£])\d{4,6}(?![\d.,])", "[PIN]", text)
+
+
+def _sc_cards_plain(text):  # only unseparated card numbers
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = re.sub(r"(?<!\d)\d{16}(?!\d)", "[CARD]", text)
+    return _PIN.sub("[PIN]", text)
+
+
+def _sc_mixed_separators(text):  # any separator between any groups
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = re.sub(r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)", "[CARD]", text)
+    return _PIN.sub("[PIN]", text)
+
+
+def _sc_no_emails(text):  # emails left alone
+    return _PIN.sub("[PIN]", _CARD.sub("[CARD]", text))
+
+
+def _scrub_cases() -> list[Case]:
+    return [
+        Case(("Hi, my PIN is 4821 and my code is 930112.",),
+             label="codes of 4 and 6 digits, one before a full stop"),
+        Case(("Card 4111 1111 1111 1111 was declined; also 4111-1111-1111-1111 and "
+              "4111111111111111.",), label="card numbers in the three formats"),
+        Case(("Write to ann.lee+bank@mail.example.co.uk or j_doe1999@example.net",),
+             label="two email addresses, one with digits in it"),
+        Case(("I paid £2500 on 12.06.2024, then 1,000.50 and 3.14159; order 1234567.",),
+             label="amounts, dates, decimals and long numbers are left alone"),
+        Case(("Codes 123 and 12345 and 1234-5678-1234 5678",),
+             label="short numbers stay; mixed separators are no card number"),
+        Case(("Nothing to scrub here.",), label="a message without personal data"),
+        Case((4821,), label="a number instead of a text is bad input", raises=TypeError),
+    ]
+
+
+def _scrub_hidden_cases() -> list[Case]:
+    return [
+        Case(("PIN 0042, backup 778899, ref 1234567890123456 and £10000",),
+             label="leading zeros, a 6-digit code, a card without separators, an amount"),
+        Case(("Mail me at x.y@z.io; my card is 5500 0000 0000 0004.",),
+             label="an email and a card in one message"),
+        Case(("The rate is 0.1234, the total 12,3456, account 12345678",),
+             label="decimals of 4 digits and an 8-digit account number"),
+        Case((None,), label="None is bad input", raises=TypeError),
+    ]
+
+
+def _scrub_validate(got, case: Case) -> str | None:
+    if not isinstance(got, str):
+        return f"return the scrubbed text as a string, got {type(got).__name__}"
+    return None
+
+
+SCRUB = Exercise(
+    name="scrub",
+    reference=scrub,
+    cases=_scrub_cases,
+    hidden_cases=_scrub_hidden_cases,
+    validate=_scrub_validate,
+    compare=lambda got, expected: got == expected,
+    conceal=[inversion.scrub_pii],
+    mistakes=[
+        Mistake("PINs scrubbed before card numbers and emails", _sc_pins_first,
+                "the order matters: a card number is four 4-digit groups, an email may hold "
+                "digits; scrub emails, then cards, then PINs"),
+        Mistake("every run of 4 or more digits taken for a PIN", _sc_any_digits,
+                "a PIN has 4 to 6 digits and is not part of a longer number: guard both ends"),
+        Mistake("only 4-digit codes", _sc_four_only, "codes have 4 to 6 digits: \\d{4,6}"),
+        Mistake("amounts after £ scrubbed", _sc_no_pound,
+                "a '£' right before the digits makes them an amount: add it to the look-behind"),
+        Mistake("a code before a full stop taken for a decimal", _sc_sentence_end,
+                "a decimal needs a digit after the '.': look ahead for [.,]\\d, not [.,]"),
+        Mistake("only card numbers without separators", _sc_cards_plain,
+                "allow one space or one hyphen between the groups, the same each time: "
+                "capture it and repeat it with \\1"),
+        Mistake("any separators between the groups of a card number", _sc_mixed_separators,
+                "the separator must be the same between every group: capture it and repeat "
+                "it with \\1"),
+        Mistake("emails left alone", _sc_no_emails, "scrub email addresses first"),
+    ],
+    hint="three re.sub calls in order; for the PIN, a look-behind (?<![\\d.,£]) and a "
+         "look-ahead (?!\\d|[.,]\\d)",
+)
+
+
+# --- exercise: how far each film rose in the watched lists (Calandrino et al.) -----------------
+
+
+def rank_gain(before, after, n_films: int) -> np.ndarray:
+    """How far each film rose in the related-items lists an attacker watches, between two
+    publications. ``before`` and ``after`` are (r, k) integer arrays: the lists (best first)
+    of the same ``r`` films at the two publications. A film's weight in a list is ``(k -
+    position) / k`` (1 at position 0, the top; ``1/k`` at the bottom; 0 when it is absent);
+    its gain is its weight summed over the ``after`` lists minus its weight summed over the
+    ``before`` lists. Returns the (n_films,) float gains. Arrays of different shapes, or a film
+    index outside ``0..n_films-1``, is bad input: raise ``ValueError``.
+
+    Introduced in lab 06 (Model inversion).
+    """
+    before, after = np.asarray(before), np.asarray(after)
+    if before.ndim != 2 or before.shape != after.shape:
+        raise ValueError("before and after must be (r, k) arrays of the same shape")
+    for lists in (before, after):
+        if lists.size and (lists.min() < 0 or lists.max() >= n_films):
+            raise ValueError(f"film indices must lie in 0..{n_films - 1}")
+    k = before.shape[1]
+    weight = (k - np.arange(k)) / k
+    gain = np.zeros(n_films)
+    np.add.at(gain, after.ravel(), np.tile(weight, len(after)))
+    np.add.at(gain, before.ravel(), -np.tile(weight, len(before)))
+    return gain
+
+
+def _rg_weights(before, after, n_films, weight_of):
+    before, after = np.asarray(before), np.asarray(after)
+    k = before.shape[1]
+    weight = np.array([weight_of(pos, k) for pos in range(k)], dtype=float)
+    gain = np.zeros(n_films)
+    np.add.at(gain, after.ravel(), np.tile(weight, len(after)))
+    np.add.at(gain, before.ravel(), -np.tile(weight, len(before)))
+    return gain
+
+
+def _rg_reversed(before, after, n_films):  # the bottom of a list weighs most
+    return _rg_weights(before, after, n_films, lambda pos, k: (pos + 1) / k)
+
+
+def _rg_off_by_one(before, after, n_films):  # (k - position - 1) / k: the last place is 0
+    return _rg_weights(before, after, n_films, lambda pos, k: (k - pos - 1) / k)
+
+
+def _rg_entered_only(before, after, n_films):  # counts lists entered, not rises
+    before, after = np.asarray(before), np.asarray(after)
+    gain = np.zeros(n_films)
+    for b, a in zip(before, after, strict=True):
+        for film in set(a.tolist()) - set(b.tolist()):
+            gain[film] += 1
+    return gain
+
+
+def _rg_backwards(before, after, n_films):  # before minus after
+    return -rank_gain(before, after, n_films)
+
+
+def _rg_reciprocal(before, after, n_films):  # 1 / (position + 1)
+    return _rg_weights(before, after, n_films, lambda pos, k: 1 / (pos + 1))
+
+
+def _rg_mean(before, after, n_films):  # averaged over the lists instead of summed
+    return rank_gain(before, after, n_films) / len(np.asarray(before))
+
+
+def _rg_cases() -> list[Case]:
+    gen = np.random.default_rng(62)
+    lists = np.array([gen.permutation(30)[:5] for _ in range(6)])
+    moved = lists.copy()
+    moved[:, 1:] = moved[:, :-1].copy()
+    moved[:, 0] = 29  # film 29 enters every list at the top
+    return [
+        Case((np.array([[0, 1, 2]]), np.array([[3, 0, 1]]), 5),
+             label="film 3 enters at the top (weight 1); the others slip one place"),
+        Case((np.array([[0, 1, 2, 3]]), np.array([[0, 1, 3, 2]]), 4),
+             label="two films swap the last places: a rise of 1/k, a drop of 1/k"),
+        Case((np.array([[0, 1], [2, 3]]), np.array([[4, 1], [4, 2]]), 5),
+             label="a film that enters two lists gains in both (summed)"),
+        Case((np.array([[0, 1, 2]]), np.array([[0, 1, 4]]), 5),
+             label="entering at the bottom of a list of 3 weighs 1/3, not 0"),
+        Case((lists, moved, 30), label="six lists of five; one film enters them all"),
+        Case((np.array([[0, 1]]), np.array([[0, 1, 2]]), 5),
+             label="lists of different shapes are bad input", raises=ValueError),
+        Case((np.array([[0, 1]]), np.array([[0, 7]]), 5),
+             label="a film outside the catalogue is bad input", raises=ValueError),
+    ]
+
+
+def _rg_hidden_cases() -> list[Case]:
+    gen = np.random.default_rng(6262)
+    before = np.array([gen.permutation(200)[:20] for _ in range(15)])
+    after = np.array([gen.permutation(200)[:20] for _ in range(15)])
+    return [
+        Case((before, after, 200), label="15 watched lists of 20 in a catalogue of 200"),
+        Case((np.array([[5, 6, 7]]), np.array([[5, 6, 7]]), 8),
+             label="no change: every gain is 0"),
+        Case((np.array([[0, 1]]), np.array([[0, -1]]), 5),
+             label="a negative film index is bad input", raises=ValueError),
+    ]
+
+
+def _rg_validate(got, case: Case) -> str | None:
+    n = case.args[2]
+    if not isinstance(got, np.ndarray):
+        return f"return a NumPy array (one gain per film), got {type(got).__name__}"
+    if got.shape != (n,):
+        return f"return one gain per film of the catalogue, shape ({n},), got {got.shape}"
+    if got.dtype.kind != "f":
+        return f"the gains are fractions: return floats, got dtype {got.dtype}"
+    return None
+
+
+RANK_GAIN = Exercise(
+    name="rank_gain",
+    reference=rank_gain,
+    cases=_rg_cases,
+    hidden_cases=_rg_hidden_cases,
+    validate=_rg_validate,
+    conceal=[inversion.related_items_rank_gain],
+    mistakes=[
+        Mistake("the bottom of a list weighs most", _rg_reversed,
+                "position 0 is the top: weight (k - position) / k"),
+        Mistake("(k - position - 1) / k: the last place weighs 0", _rg_off_by_one,
+                "the last place (position k - 1) weighs 1/k: (k - position) / k"),
+        Mistake("only lists entered are counted, not rises", _rg_entered_only,
+                "weigh every position, so a film that rises within a list gains too"),
+        Mistake("before minus after", _rg_backwards, "the gain is after minus before"),
+        Mistake("1 / (position + 1) as the weight", _rg_reciprocal,
+                "the weight falls linearly: (k - position) / k"),
+        Mistake("averaged over the lists instead of summed", _rg_mean,
+                "a film that rises in several lists gains in each: sum over the lists"),
+    ],
+    hint="weight = (k - np.arange(k)) / k; add each list's weights at its films with "
+         "np.add.at (after: +, before: -)",
+)
+
+
 # --- the challenge: a secret behind a noisy autocomplete ----------------------------------------
 
 #: The queries the challenge's autocomplete answers.
@@ -476,7 +750,8 @@ CHALLENGE = Exercise(
 )
 
 #: Every exercise of this lab, in the order the lab asks them (the tests run each one).
-EXERCISES: tuple[Exercise, ...] = (EXPOSURE, ATTRIBUTE_INFERENCE, CHALLENGE)
+EXERCISES: tuple[Exercise, ...] = (EXPOSURE, SCRUB, RANK_GAIN, ATTRIBUTE_INFERENCE,
+                                   CHALLENGE)
 
 __all__ = [
     "ATTRIBUTE_INFERENCE",
@@ -484,7 +759,9 @@ __all__ = [
     "CHALLENGE_BUDGET",
     "EXERCISES",
     "EXPOSURE",
+    "SCRUB",
     "SECRET_DIGITS",
+    "RANK_GAIN",
     "NoisyAutocomplete",
     "QueryBudgetExceeded",
     "challenge_secret_found",
@@ -493,4 +770,6 @@ __all__ = [
     "greedy_extraction",
     "infer_attribute",
     "noisy_autocomplete",
+    "rank_gain",
+    "scrub",
 ]

@@ -10,14 +10,24 @@ import math
 
 import numpy as np
 
+from ..repro import limited_threads
 from ..stats import proportion
-from ..validate import check_array, check_int, check_labels, check_vector
+from ..validate import (
+    ArgumentTypeError,
+    check_array,
+    check_choice,
+    check_int,
+    check_labels,
+    check_vector,
+)
 from .results import InferenceAdvantage
 
 __all__ = [
+    "candidate_probabilities",
     "exposure",
     "exposure_from_rank",
     "fredrikson_inference",
+    "impute_attribute",
     "inference_advantage",
     "secret_rank",
 ]
@@ -121,3 +131,64 @@ def inference_advantage(guesses, truth, baseline, *, on: str) -> InferenceAdvant
         attack=proportion(hit, on=on), baseline=proportion(base, on=on),
         gain=float(diff.mean()), gain_low=float(diff.mean() - half),
         gain_high=float(diff.mean() + half))
+
+
+def candidate_probabilities(system, X, *, column: int, values) -> np.ndarray:
+    """The model's class probabilities for every row of ``X`` with its ``column`` set to each
+    of ``values`` in turn: ``(n, len(values), n_classes)``. What an attacker who knows the
+    other features gets by querying the model once per candidate value (the row's own value in
+    ``column`` is ignored). ``system`` has ``predict_proba`` (a course system or a scikit-learn
+    estimator).
+
+    Introduced in lab 06 (Model inversion).
+    """
+    X = check_array(X, "X", ndim=2, dtype=np.float64)
+    column = check_int(column, "column", 0, X.shape[1] - 1)
+    vals = check_vector(values, "values")
+    if vals.size == 0:
+        raise ValueError("values must hold at least one candidate value")
+    if not hasattr(system, "predict_proba"):
+        raise ArgumentTypeError(f"system must have predict_proba, got "
+                                f"{type(system).__name__}")
+    out = []
+    for v in vals:
+        Xv = X.copy()
+        Xv[:, column] = v
+        out.append(np.asarray(system.predict_proba(Xv), dtype=np.float64))
+    return np.stack(out, axis=1)
+
+
+def impute_attribute(X_public, attribute_public, X, *, n_values: int,
+                     method: str = "logistic", seed: int = 0) -> np.ndarray:
+    """The imputation baseline (Jayaraman and Evans, "Are attribute inference attacks just
+    imputation?", CCS 2022): a classifier trained on public records ``X_public`` (the other
+    features, and the outcome where the attacker knows it) to predict the attribute, applied to
+    ``X``. It never queries the model: whatever it gets right is what the population gives
+    away, not the model. Returns ``(n, n_values)`` probabilities.
+
+    ``method``: ``"logistic"`` (standardised multinomial logistic regression) or
+    ``"boosting"`` (scikit-learn's histogram gradient boosting, 100 rounds). One thread.
+
+    Introduced in lab 06 (Model inversion).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    Xp = check_array(X_public, "X_public", ndim=2, dtype=np.float64)
+    n_values = check_int(n_values, "n_values", 2)
+    a = check_labels(attribute_public, len(Xp), "attribute_public", n_classes=n_values)
+    Xq = check_array(X, "X", ndim=2, dtype=np.float64)
+    if Xq.shape[1] != Xp.shape[1]:
+        raise ValueError(f"X has {Xq.shape[1]} columns, X_public {Xp.shape[1]}")
+    method = check_choice(method, ("logistic", "boosting"), "imputation method")
+    model = (make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+             if method == "logistic" else
+             HistGradientBoostingClassifier(max_iter=100, random_state=seed))
+    with limited_threads(1):
+        model.fit(Xp, a)
+        p = model.predict_proba(Xq)
+    out = np.zeros((len(Xq), n_values))
+    out[:, model.classes_] = p  # a value absent from the public data gets probability 0
+    return out
