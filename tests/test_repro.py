@@ -86,3 +86,12 @@ def test_the_seeds_task_overrides_the_labs_seed(monkeypatch):
         repro.setup(0)
     monkeypatch.delenv("MLSEC_SEED")
     assert repro.setup(0)["seed"] == 0
+
+
+def test_the_fixture_tells_a_changed_pool_from_a_newly_loaded_one():
+    from conftest import pools_changed
+
+    before = {("openblas", "/lib/a.so"): 1}
+    assert not pools_changed(before, {**before, ("openmp", "/lib/b.so"): 2})  # newly loaded
+    assert pools_changed(before, {("openblas", "/lib/a.so"): 2})  # a thread count changed
+    assert pools_changed(before, {})  # a pool gone
