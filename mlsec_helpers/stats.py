@@ -16,7 +16,7 @@ import numpy as np
 
 from .validate import check_int, check_labels, check_number, check_vector
 
-__all__ = ["Rate", "auc_interval", "proportion"]
+__all__ = ["Rate", "auc_interval", "mean_interval", "proportion"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +120,30 @@ def auc_interval(y_true, scores, *, on: str = "", confidence: float = 0.95,
     low, high = res.confidence_interval
     return Rate(value, float(np.nan_to_num(low, nan=value)),
                 float(np.nan_to_num(high, nan=value)), len(s), on, confidence)
+
+
+def mean_interval(values, *, on: str = "", seed: int = 0, n_boot: int = 1000,
+                  confidence: float = 0.95) -> Rate:
+    """The mean of per-unit values (per image, per user, per target) with a percentile
+    bootstrap interval: the units are resampled with replacement ``n_boot`` times, drawn from
+    ``numpy.random.default_rng(seed)``. For a mean of shares or scores, where
+    :func:`proportion` (counts) does not apply; resample the units that are independent (users,
+    not their ratings).
+
+    Introduced in lab 08 (Explainability).
+    """
+    from .validate import check_seed
+
+    v = check_vector(values, "values")
+    if len(v) < 2:
+        raise ValueError("values needs at least 2 units for an interval")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite")
+    n_boot = check_int(n_boot, "n_boot", 10)
+    confidence = check_number(confidence, "confidence", low=0.0, high=1.0, low_open=True,
+                              high_open=True)
+    gen = np.random.default_rng(check_seed(seed))
+    means = v[gen.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return Rate(float(v.mean()), float(np.quantile(means, tail)),
+                float(np.quantile(means, 1 - tail)), len(v), on, confidence)

@@ -78,3 +78,17 @@ def test_claim_rejects_bad_input():
         claims.claim("x", 1.0)
     with pytest.raises(TypeError):
         claims.claim("x", "high", at_least=0)
+
+
+def test_mean_interval_bootstraps_the_mean_of_units():
+    from mlsec_helpers import stats
+
+    values = np.random.default_rng(0).normal(0.3, 0.1, size=400)
+    r = stats.mean_interval(values, on="400 images", seed=1)
+    assert r.value == pytest.approx(values.mean()) and r.low < r.value < r.high
+    assert r.high - r.low == pytest.approx(2 * 1.96 * values.std() / 20, rel=0.2)
+    assert r.n == 400 and r.on == "400 images"
+    assert stats.mean_interval(values, seed=1) == stats.mean_interval(values, seed=1)
+    for bad in ([1.0], [1.0, np.nan]):
+        with pytest.raises(ValueError):
+            stats.mean_interval(bad)

@@ -24,7 +24,7 @@ import copy
 import numpy as np
 
 from .. import repro
-from ..stats import proportion
+from ..stats import mean_interval, proportion
 from ..validate import (
     check_array,
     check_choice,
@@ -71,23 +71,14 @@ def digit_trigger_mask(side: int = 28, distance: int = 2) -> np.ndarray:
 def digit_share_interval(shares, *, seed: int = 0, n_boot: int = 2000,
                          confidence: float = 0.95) -> tuple[float, float, float]:
     """The mean of per-image shares (e.g. ``patch_mass_share``) with a percentile bootstrap
-    interval over images: ``(mean, low, high)``. (``stats.proportion`` is for counts; a mean
-    share is not one.)
+    interval over images: ``(mean, low, high)``. (:func:`~mlsec_helpers.stats.mean_interval`, as a
+    tuple.)
 
     Introduced in lab 08 (Explainability).
     """
-    from ..validate import check_vector
-
-    v = check_vector(shares, "shares")
-    if len(v) < 2:
-        raise ValueError("shares needs at least 2 values for an interval")
     n_boot = check_int(n_boot, "n_boot", 100)
-    confidence = check_number(confidence, "confidence", low=0.0, high=1.0, low_open=True,
-                              high_open=True)
-    idx = repro.rng(check_seed(seed)).integers(0, len(v), (n_boot, len(v)))
-    means = v[idx].mean(1)
-    tail = (1 - confidence) / 2
-    return float(v.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+    r = mean_interval(shares, seed=seed, n_boot=n_boot, confidence=confidence)
+    return r.value, r.low, r.high
 
 
 def _digit_model(system):

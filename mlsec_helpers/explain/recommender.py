@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from ..stats import Rate, proportion
+from ..stats import Rate, mean_interval, proportion
 from ..validate import check_choice, check_fitted, check_int, check_number, check_seed
 from .results import (
     ExplanationLeak,
@@ -48,11 +48,7 @@ _N_STARS = 10  # half stars 0.5 .. 5.0
 def _bootstrap_mean(values, on: str, seed: int, n_resamples: int = 1000) -> Rate:
     """The mean of per-unit values with a percentile bootstrap interval (units resampled:
     users or targets, so that the ratings of one user are not counted as independent)."""
-    v = np.asarray(values, dtype=np.float64)
-    gen = np.random.default_rng(seed)
-    means = v[gen.integers(0, len(v), size=(n_resamples, len(v)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return Rate(float(v.mean()), float(low), float(high), len(v), on)
+    return mean_interval(values, on=on, seed=seed, n_boot=n_resamples)
 
 
 def _check_ratings(X, y, n_users: int, n_items: int):
