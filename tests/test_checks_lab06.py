@@ -481,6 +481,24 @@ def test_the_service_counts_and_refuses_queries_beyond_its_budget():
         lab06.noisy_autocomplete(seed=5).suggest(123)
 
 
+def test_the_budget_and_the_count_cannot_be_reset():
+    api = lab06.noisy_autocomplete(seed=5)
+    for name in ("queries", "max_queries", "prefix"):
+        with pytest.raises(AttributeError):
+            setattr(api, name, 0)
+
+    def resetter(api):  # spends the budget, then tries to reset it
+        for _ in range(lab06.CHALLENGE_BUDGET):
+            api.suggest(api.prefix)
+        try:
+            api.queries = 0
+        except AttributeError:
+            pass
+        return lab06.extract_passcode(api)
+
+    assert run_check(lab06.CHALLENGE, resetter).status == "wrong"
+
+
 def test_a_copy_is_the_same_service_with_its_own_count():
     api = lab06.noisy_autocomplete(seed=6)
     api.suggest("a")

@@ -15,6 +15,7 @@ from mutants import assert_accepted, assert_enough_mutants, assert_rejected
 from scipy.stats import binomtest
 
 from mlsec_helpers.checks import lab08
+from mlsec_helpers.exercises import run_check
 
 # --- gradient times input -----------------------------------------------------------------------
 
@@ -443,8 +444,9 @@ def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
 
 def test_the_audit_data_is_not_on_the_task():
     task = lab08.shortcut_task(seed=3)
-    assert set(task.__slots__) == {"X_train", "__weakref__", "forbidden", "vendor_predict",
-                                   "y_train"}
+    assert set(task.__slots__) == {"__weakref__", "_X", "_vendor", "_y"}
+    with pytest.raises(AttributeError):
+        task.vendor_predict = lambda X: X[:, 0]  # the model cannot be swapped
     with pytest.raises(TypeError):
         lab08.challenge_audit(object(), task.vendor_predict)
 
@@ -458,6 +460,20 @@ def test_the_vendor_fails_the_audit_and_an_honest_model_disagrees():
     honest = LogisticRegression().fit(task.X_train[:, 1:], task.y_train)
     agreement, importance = lab08.challenge_audit(task, lambda X: honest.predict(X[:, 1:]))
     assert importance == 0.0 and agreement < lab08.CHALLENGE_AGREEMENT
+
+
+def test_swapping_the_vendor_model_does_not_pass_the_audit():
+    from sklearn.linear_model import LogisticRegression
+
+    def swapper(task):  # tries to replace the model the audit compares with
+        honest = LogisticRegression().fit(task.X_train[:, 1:], task.y_train)
+        try:
+            task._vendor = lambda X: honest.predict(np.asarray(X)[:, 1:])
+        except AttributeError:
+            pass
+        return lambda X: honest.predict(np.asarray(X)[:, 1:])
+
+    assert run_check(lab08.CHALLENGE, swapper).status == "wrong"
 
 
 def test_the_scaffold_passes_on_other_vendors():

@@ -597,15 +597,14 @@ class NoisyAutocomplete:
     Introduced in lab 06 (Model inversion).
     """
 
-    __slots__ = ("__weakref__", "_gen", "_text", "max_queries", "prefix", "queries")
+    __slots__ = ("__weakref__", "_gen", "_prefix", "_spent", "_text")
 
     def __init__(self, secret: str, name: str, *, seed: int):
-        self.prefix = f"Hi, this is {name}. My one-time passcode is "
-        planted = "\n".join([self.prefix + secret + "."] * _PLANTED)
+        self._prefix = f"Hi, this is {name}. My one-time passcode is "
+        planted = "\n".join([self._prefix + secret + "."] * _PLANTED)
         self._text = _support_text() + "\n" + planted
         self._gen = np.random.default_rng(seed)
-        self.queries = 0
-        self.max_queries = CHALLENGE_BUDGET
+        self._spent = 0
 
     def _counts(self, context: str) -> np.ndarray:
         counts = np.zeros(len(_CHARS))
@@ -627,9 +626,9 @@ class NoisyAutocomplete:
         """The 3 characters likeliest to follow ``text`` under the noisy counts, best first."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
-        if self.queries >= self.max_queries:
-            raise QueryBudgetExceeded(f"this autocomplete answers {self.max_queries} queries")
-        self.queries += 1
+        if self._spent >= CHALLENGE_BUDGET:
+            raise QueryBudgetExceeded(f"this autocomplete answers {CHALLENGE_BUDGET} queries")
+        self._spent += 1
         noisy = self._counts(text[-_ORDER:]) + self._gen.laplace(0.0, _NOISE, len(_CHARS))
         return "".join(_CHARS[k] for k in np.argsort(-noisy, kind="stable")[:3])
 
@@ -637,9 +636,9 @@ class NoisyAutocomplete:
         # a copy is the same service in the same state, with its own query count (the check
         # calls the student's attack and the reference on copies, each with the whole budget)
         twin = object.__new__(NoisyAutocomplete)
-        twin.prefix, twin._text = self.prefix, self._text
+        twin._prefix, twin._text = self._prefix, self._text
         twin._gen = copy.deepcopy(self._gen, memo)
-        twin.queries, twin.max_queries = self.queries, self.max_queries
+        twin._spent = self._spent
         if self in _TRUTH:
             _TRUTH[twin] = _TRUTH[self]
         return twin
@@ -650,6 +649,22 @@ class NoisyAutocomplete:
                               and _TRUTH[other] == _TRUTH[self] and other.prefix == self.prefix))
 
     __hash__ = object.__hash__
+
+    # read-only, so that an attack cannot reset its count or raise its budget
+    @property
+    def prefix(self) -> str:
+        """The start of the planted message; the passcode follows it."""
+        return self._prefix
+
+    @property
+    def queries(self) -> int:
+        """The queries spent so far."""
+        return self._spent
+
+    @property
+    def max_queries(self) -> int:
+        """The queries this autocomplete answers in all."""
+        return CHALLENGE_BUDGET
 
     def __repr__(self):
         return (f"NoisyAutocomplete(top-3 suggestions under fresh noise; {self.queries} of "

@@ -524,11 +524,32 @@ class ShortcutTask:
     Introduced in lab 08 (Explainability).
     """
 
-    __slots__ = ("X_train", "__weakref__", "forbidden", "vendor_predict", "y_train")
+    __slots__ = ("__weakref__", "_X", "_vendor", "_y")
 
     def __init__(self, X_train, y_train, vendor_predict):
-        self.X_train, self.y_train = X_train, y_train
-        self.forbidden, self.vendor_predict = 0, vendor_predict
+        self._X, self._y, self._vendor = X_train, y_train, vendor_predict
+
+    # read-only: the audit compares with the vendor's model it keeps itself, but a submission
+    # that swapped the task's model should fail loudly rather than look like it passed
+    @property
+    def X_train(self) -> np.ndarray:
+        """The vendor's training applications (read-only)."""
+        return self._X
+
+    @property
+    def y_train(self) -> np.ndarray:
+        """Their outcomes, 1 = default (read-only)."""
+        return self._y
+
+    @property
+    def forbidden(self) -> int:
+        """The column the vendor must not use."""
+        return 0
+
+    @property
+    def vendor_predict(self):
+        """The vendor's model: ``vendor_predict(X)``, one 0/1 decision per row."""
+        return self._vendor
 
     def __repr__(self):
         return f"ShortcutTask({len(self.X_train)} applications, forbidden column 0)"
@@ -558,7 +579,7 @@ def shortcut_task(*, seed: int = 0) -> ShortcutTask:
     for a in (X, y, X_audit, y_audit):
         a.setflags(write=False)
     task = ShortcutTask(X, y, vendor_predict)
-    _TRUTH[task] = (X_audit, y_audit)
+    _TRUTH[task] = (X_audit, y_audit, vendor_predict)
     return task
 
 
@@ -572,9 +593,9 @@ def challenge_audit(task, predict) -> tuple[float, float]:
     """
     if not isinstance(task, ShortcutTask) or task not in _TRUTH:
         raise TypeError("task must be a task returned by shortcut_task()")
-    X, y = _TRUTH[task]
-    agreement = float(np.mean(np.asarray(predict(X)) == task.vendor_predict(X)))
-    return agreement, permutation_importance(predict, X, y, task.forbidden, 5, seed=2024)
+    X, y, vendor = _TRUTH[task]  # the vendor's model as the grader stored it
+    agreement = float(np.mean(np.asarray(predict(X)) == vendor(X)))
+    return agreement, permutation_importance(predict, X, y, 0, 5, seed=2024)
 
 
 def hide_shortcut(task):
