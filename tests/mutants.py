@@ -29,3 +29,21 @@ def assert_enough_mutants(exercises, wrong, right, *, n_wrong=8, n_right=4):
         assert len(wrong_here) >= n_wrong and len(right_here) >= n_right, exercise.name
         known = {m.impl.__code__ for m in exercise.mistakes}
         assert not known & {f.__code__ for f in wrong_here}, exercise.name
+
+
+def mutant_tests(wrong, right):
+    """The two parametrised tests of a mutant suite, for a test module to bind at its top level
+    (pytest collects them by those names): every wrong answer is rejected by the check and the
+    grading, every right one accepted by both. ``wrong``/``right``: lists of
+    ``(exercise, answer)``."""
+
+    @pytest.mark.parametrize(("exercise", "answer"), wrong, ids=[f.__name__ for _, f in wrong])
+    def test_a_wrong_answer_is_rejected_by_the_check_and_the_grading(exercise, answer):
+        assert_rejected(exercise, answer)
+
+    @pytest.mark.parametrize(("exercise", "answer"), right, ids=[f.__name__ for _, f in right])
+    def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
+        assert_accepted(exercise, answer)
+
+    return (test_a_wrong_answer_is_rejected_by_the_check_and_the_grading,
+            test_a_correct_answer_written_differently_is_accepted)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.special
 import torch
-from mutants import assert_accepted, assert_enough_mutants, assert_rejected
+from mutants import assert_enough_mutants, mutant_tests
 
 from mlsec_helpers.checks import lab04 as T
 from mlsec_helpers.exercises import check, grade, run_check
@@ -433,14 +433,8 @@ def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():
     assert_enough_mutants(MEDICAL_EXERCISES, WRONG, RIGHT)
 
 
-@pytest.mark.parametrize(("exercise", "answer"), WRONG, ids=[f.__name__ for _, f in WRONG])
-def test_a_wrong_answer_is_rejected_by_the_check_and_the_grading(exercise, answer):
-    assert_rejected(exercise, answer)
-
-
-@pytest.mark.parametrize(("exercise", "answer"), RIGHT, ids=[f.__name__ for _, f in RIGHT])
-def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
-    assert_accepted(exercise, answer)
+(test_a_wrong_answer_is_rejected_by_the_check_and_the_grading,
+ test_a_correct_answer_written_differently_is_accepted) = mutant_tests(WRONG, RIGHT)
 
 
 @pytest.mark.parametrize("exercise", MEDICAL_EXERCISES, ids=lambda e: e.name)

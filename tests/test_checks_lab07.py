@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn import metrics as fm
-from mutants import assert_accepted, assert_enough_mutants, assert_rejected
+from mutants import assert_enough_mutants, mutant_tests
 
 from mlsec_helpers.checks import lab07
 
@@ -430,14 +430,8 @@ def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():
                            lab07.GROUP_RATES), WRONG, RIGHT)
 
 
-@pytest.mark.parametrize(("exercise", "answer"), WRONG, ids=[f.__name__ for _, f in WRONG])
-def test_a_wrong_answer_is_rejected_by_the_check_and_the_grading(exercise, answer):
-    assert_rejected(exercise, answer)
-
-
-@pytest.mark.parametrize(("exercise", "answer"), RIGHT, ids=[f.__name__ for _, f in RIGHT])
-def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
-    assert_accepted(exercise, answer)
+(test_a_wrong_answer_is_rejected_by_the_check_and_the_grading,
+ test_a_correct_answer_written_differently_is_accepted) = mutant_tests(WRONG, RIGHT)
 
 
 def test_the_gaps_agree_with_fairlearn():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import InputXGradient
-from mutants import assert_accepted, assert_enough_mutants, assert_rejected
+from mutants import assert_enough_mutants, mutant_tests
 from scipy.stats import binomtest
 
 from mlsec_helpers.checks import lab08
@@ -429,14 +429,8 @@ def test_the_suite_has_enough_mutants_and_none_is_a_known_mistake():
                            lab08.PERMUTATION_IMPORTANCE, lab08.ACCURACY_FIELD), WRONG, RIGHT)
 
 
-@pytest.mark.parametrize(("exercise", "answer"), WRONG, ids=[f.__name__ for _, f in WRONG])
-def test_a_wrong_answer_is_rejected_by_the_check_and_the_grading(exercise, answer):
-    assert_rejected(exercise, answer)
-
-
-@pytest.mark.parametrize(("exercise", "answer"), RIGHT, ids=[f.__name__ for _, f in RIGHT])
-def test_a_correct_answer_written_differently_is_accepted(exercise, answer):
-    assert_accepted(exercise, answer)
+(test_a_wrong_answer_is_rejected_by_the_check_and_the_grading,
+ test_a_correct_answer_written_differently_is_accepted) = mutant_tests(WRONG, RIGHT)
 
 
 # --- the challenge ------------------------------------------------------------------------------
