@@ -43,6 +43,7 @@ __all__ = [
     "ATTACKER_CONSTRAINTS",
     "DATASHEET",
     "FEATURES",
+    "HEAVY_TAILED_FEATURES",
     "IN_PERSON_CATEGORIES",
     "MERCHANT_CATEGORIES",
     "MIN_CUSTOMERS",
@@ -57,6 +58,7 @@ __all__ = [
     "check_constraints",
     "derive_features",
     "feature_matrix",
+    "log_heavy_tails",
     "simulate_transactions",
 ]
 
@@ -163,6 +165,13 @@ FEATURES: tuple[str, ...] = ("amount", "hour", "is_online") + _CATEGORY_COLUMNS 
 :data:`MERCHANT_CATEGORIES` order); then the history features computed from the card's and
 the terminal's strictly earlier transactions (see :func:`derive_features`). The customer's
 age and region are *not* features. Introduced in lab 00 (Meet the five systems)."""
+
+HEAVY_TAILED_FEATURES: tuple[str, ...] = (
+    "amount", "cust_n_tx_1d", "cust_n_tx_7d", "cust_mean_amount_7d", "cust_mean_amount_30d",
+    "amount_to_cust_mean_30d", "secs_since_last_tx", "term_n_tx_7d",
+)
+"""The heavy-tailed columns of :data:`FEATURES` (amounts, counts, a ratio, a waiting time),
+which :func:`log_heavy_tails` replaces by ``log1p``. Introduced in lab 09 (Federated learning)."""
 
 SCENARIOS: dict[int, dict] = {
     0: {
@@ -1275,3 +1284,25 @@ def check_constraints(frame: pd.DataFrame) -> pd.Series:
             raw_day = pd.to_numeric(frame["day"], errors="coerce").to_numpy(dtype=np.float64)
             ok &= ~valid_ts | (day == raw_day)
     return pd.Series(ok, index=frame.index, name="valid")
+
+
+def log_heavy_tails(X) -> np.ndarray:
+    """``log1p`` of the :data:`HEAVY_TAILED_FEATURES` columns of a fraud feature matrix (the
+    columns of :data:`FEATURES`, in order), the others unchanged: a fixed public transform with
+    no learned parameter, which a bank computes in the clear before encrypting (lab 10) and
+    every bank of a federation applies alike (lab 09). Returns a new float64 array; a matrix
+    with other columns, or a negative value (the features never are), raises ``ValueError``.
+
+    Introduced in lab 09 (Federated learning).
+    """
+    from .validate import check_array
+
+    X = check_array(X, "X", ndim=2, dtype=np.float64).copy()
+    if X.shape[1] != len(FEATURES):
+        raise ValueError(f"X must have the {len(FEATURES)} fraud features, got {X.shape[1]} "
+                         "columns")
+    if X.size and X.min() < 0:
+        raise ValueError("fraud features are never negative; X has a negative value")
+    cols = [FEATURES.index(name) for name in HEAVY_TAILED_FEATURES]
+    X[:, cols] = np.log1p(X[:, cols])
+    return X

@@ -18,6 +18,7 @@ __all__ = [
     "DOMAIN_COLORS",
     "SEQUENCE",
     "before_after_bars",
+    "box_diagram",
     "confusion_matrix",
     "curves",
     "heatmap",
@@ -281,3 +282,42 @@ def lifecycle_diagram(stages, lab_titles: dict[int, str] | None = None,
     fig.update_yaxes(visible=False, range=[0.0, 1.0])
     fig.update_layout(margin=dict(l=10, r=10, t=60 if title else 10, b=10))
     return _title(fig, title, height=380)
+
+
+def box_diagram(boxes, arrows=(), *, title: str | None = None, height: int = 330,
+                notes=(), box_size: tuple[float, float] = (1.1, 0.4)) -> go.Figure:
+    """A diagram of labelled boxes joined by arrows, for a lab's threat picture.
+
+    ``boxes``: ``(x, y, text, role)`` with the box's lower-left corner and a role of
+    :data:`COLORS` (its outline colour). ``arrows``: ``((x0, y0), (x1, y1), label)``, drawn from
+    the first point to the second with the label at the middle (``""`` for none). ``notes``:
+    ``(x, y, text, role)`` free text coloured by role. Axes fit the content.
+
+    Introduced in lab 09 (Federated learning).
+    """
+    w, h = box_size
+    fig = go.Figure()
+    xs, ys = [0.0], [0.0]
+    for x, y, text, role in boxes:
+        fig.add_shape(type="rect", x0=x, x1=x + w, y0=y, y1=y + h, fillcolor="white",
+                      line=dict(color=COLORS[role], width=2))
+        fig.add_annotation(x=x + w / 2, y=y + h / 2, text=text, showarrow=False,
+                           font=dict(size=11))
+        xs += [x, x + w]
+        ys += [y, y + h]
+    for (x0, y0), (x1, y1), label in arrows:
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=3, arrowwidth=2,
+                           arrowcolor=COLORS["neutral"])
+        if label:
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2 + 0.08, text=label,
+                               showarrow=False, font=dict(size=10, color=COLORS["neutral"]))
+    for x, y, text, role in notes:
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False,
+                           font=dict(size=10, color=COLORS[role]))
+        xs.append(x)
+        ys.append(y)
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.05, max(xs) + 0.05])
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.05, max(ys) + 0.1])
+    fig.update_layout(margin=dict(l=10, r=10, t=50 if title else 10, b=10))
+    return _title(fig, title, height=height)

@@ -430,3 +430,16 @@ def test_the_documented_constraints_are_read_only():
         fs.ATTACKER_CONSTRAINTS["amount"]["max"] = 1e9
     with pytest.raises(TypeError):
         fs.ATTACKER_CONSTRAINTS["hour"] = {}
+
+
+def test_log_heavy_tails_logs_only_the_heavy_tailed_columns():
+    X = np.arange(2 * len(fs.FEATURES), dtype=float).reshape(2, -1)
+    out = fs.log_heavy_tails(X)
+    for j, name in enumerate(fs.FEATURES):
+        expected = np.log1p(X[:, j]) if name in fs.HEAVY_TAILED_FEATURES else X[:, j]
+        np.testing.assert_allclose(out[:, j], expected)
+    assert X[0, 0] == 0.0 and X[1, 0] == len(fs.FEATURES)  # the input is left as it was
+    with pytest.raises(ValueError, match="23 fraud features"):
+        fs.log_heavy_tails(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="negative"):
+        fs.log_heavy_tails(-np.ones((1, len(fs.FEATURES))))
