@@ -10,6 +10,7 @@
     python3 tasks.py seeds      rerun the labs with other training seeds, report every claim
     python3 tasks.py readme     re-render the README tables from the catalogue and benchmark.json
     python3 tasks.py links HUB REPO   nbgitpuller links to every lab, for a JupyterHub
+    python3 tasks.py federation  lab 09's Flower app on a SuperLink and 3 SuperNodes on 127.0.0.1
 """
 
 from __future__ import annotations
@@ -198,6 +199,29 @@ def test_lab(extra: list[str]) -> None:
     )
 
 
+def federation(extra: list[str]) -> None:
+    """Lab 09's hospitals' Flower app on Flower's deployment engine: a SuperLink and one SuperNode
+    per hospital as separate processes on 127.0.0.1, the app started with ``flwr run``; prints
+    the test accuracy the ServerApp logs after each round, then stops every process it started
+    (mlsec_helpers/federated/flower_app.py). Options: --rule, --hospitals, --rounds, --timeout."""
+    setup()
+    cmd = [str(PY), "-m", "mlsec_helpers.federated.flower_app", *extra]
+    print("+", " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **THREAD_ENV})
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        # The run got the same Ctrl-C: give it time to stop its Flower processes (subprocess.run
+        # would kill it at once and leave them running).
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            code = proc.wait()
+    if code:
+        sys.exit(code)
+
+
 def lab() -> None:
     setup()
     os.chdir(ROOT)
@@ -234,6 +258,8 @@ def main(argv: list[str]) -> None:
         run(PY, "-m", "tools.seeds", *extra, env=THREAD_ENV | {"MLSEC_DEVICE": "cpu"})
     elif cmd == "links":  # standard library only: works before set-up
         run(sys.executable, "-m", "tools.links", *extra)
+    elif cmd == "federation":
+        federation(extra)
     elif cmd == "readme":
         setup()
         run(PY, "-m", "tools.readme")
