@@ -54,12 +54,12 @@ def test_key_sizes_and_public_context(context):
 def test_encrypted_sigmoid_evaluates_the_polynomial_under_encryption():
     deep = sc.ckks_context(poly_modulus_degree=16384, coeff_mod_bit_sizes=(60, 40, 40, 40, 60),
                            galois=False)
-    r = sc.encrypted_sigmoid_scores(deep, X, W, B, sc.KIM_SIGMOID_COEFFS, logit_scale=2.0)
-    expected = sc.sigmoid_poly(sc.KIM_SIGMOID_COEFFS)((X @ W + B) / 2.0)
+    r = sc.encrypted_sigmoid_scores(deep, X, W, B, sc.TEXTBOOK_SIGMOID_COEFFS, logit_scale=2.0)
+    expected = sc.sigmoid_poly(sc.TEXTBOOK_SIGMOID_COEFFS)((X @ W + B) / 2.0)
     assert r.probabilities == pytest.approx(expected, abs=1e-4)
     with pytest.raises(ValueError, match="levels"):
         sc.encrypted_sigmoid_scores(sc.ckks_context(galois=False), X, W, B,
-                                    sc.KIM_SIGMOID_COEFFS)
+                                    sc.TEXTBOOK_SIGMOID_COEFFS)
 
 
 # --- polynomial sigmoid -------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_encrypted_sigmoid_evaluates_the_polynomial_under_encryption():
 
 def test_sigmoid_polynomials():
     assert sc.sigmoid([0.0, 1000.0, -1000.0]).tolist() == [0.5, 1.0, 0.0]
-    kim = sc.sigmoid_poly(sc.KIM_SIGMOID_COEFFS)
+    kim = sc.sigmoid_poly(sc.TEXTBOOK_SIGMOID_COEFFS)
     assert kim(2.0) == pytest.approx(0.5 + 0.394 - 0.032)
     x = np.linspace(*sc.TEXTBOOK_SIGMOID_RANGE, 101)
     assert np.abs(kim(x) - sc.sigmoid(x)).max() < 0.06

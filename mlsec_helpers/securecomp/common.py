@@ -399,20 +399,20 @@ def fit_sigmoid_poly(degree: int, lo: float, hi: float, *, n_points: int = 2001)
 # --- additive secret sharing in Z_2^64 ----------------------------------------------------------
 
 
-def encode_fixed(x, *, frac_bits: int = FRAC_BITS) -> np.ndarray:
-    """Real values as ring elements: ``round(x * 2**frac_bits)`` modulo 2^64 (``uint64``; a
-    negative value wraps to ``2^64 - |v|``).
+def encode_fixed(values, *, frac_bits: int = FRAC_BITS) -> np.ndarray:
+    """Real ``values`` as ring elements: ``round(values * 2**frac_bits)`` modulo 2^64
+    (``uint64``; a negative value wraps to ``2^64 - |v|``).
 
     Introduced in lab 10 (Secure computation).
     """
     frac_bits = check_int(frac_bits, "frac_bits", minimum=0, maximum=40)
-    x = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x must be finite to be encoded in fixed point")
-    v = np.round(x * 2.0 ** frac_bits)
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite to be encoded in fixed point")
+    v = np.round(values * 2.0 ** frac_bits)
     if np.any(np.abs(v) >= 2.0 ** 62):
-        raise ValueError(f"x is too large for fixed point with {frac_bits} fractional bits "
-                         f"(|x| must stay below 2^{62 - frac_bits})")
+        raise ValueError(f"values are too large for fixed point with {frac_bits} fractional "
+                         f"bits (|values| must stay below 2^{62 - frac_bits})")
     return v.astype(np.int64).view(np.uint64)
 
 
@@ -433,17 +433,18 @@ def _random_ring(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.integers(0, 2 ** 64, size=shape, dtype=np.uint64, endpoint=False)
 
 
-def share(x, n_parties: int = 3, *, seed: int, frac_bits: int = FRAC_BITS) -> np.ndarray:
-    """Additive shares of ``x`` in Z_2^64: an array (n_parties, *x.shape) of ``uint64`` whose
-    sum modulo 2^64 is ``x``'s encoding. ``x`` of dtype ``uint64`` is taken as ring elements
-    already; anything else is encoded with :func:`encode_fixed`. The first ``n_parties - 1``
-    shares are uniform on the ring, so any ``n_parties - 1`` of them are independent of ``x``.
+def share(values, n_parties: int = 3, *, seed: int, frac_bits: int = FRAC_BITS) -> np.ndarray:
+    """Additive shares of ``values`` in Z_2^64: an array (n_parties, *values.shape) of ``uint64``
+    whose sum modulo 2^64 is the encoding of ``values``. ``values`` of dtype ``uint64`` are taken
+    as ring elements already; anything else is encoded with :func:`encode_fixed`. The first
+    ``n_parties - 1`` shares are uniform on the ring, so any ``n_parties - 1`` of them are
+    independent of ``values``.
 
     Introduced in lab 10 (Secure computation).
     """
     n_parties = check_int(n_parties, "n_parties", minimum=2)
     rng = np.random.default_rng(check_seed(seed))
-    arr = np.asarray(x)
+    arr = np.asarray(values)
     v = arr if arr.dtype == np.uint64 else encode_fixed(arr, frac_bits=frac_bits)
     shares = _random_ring(rng, (n_parties,) + v.shape)
     shares[-1] = v - shares[:-1].sum(axis=0, dtype=np.uint64)
