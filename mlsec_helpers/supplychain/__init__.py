@@ -1,0 +1,303 @@
+"""Secure packaging and the model supply chain (lab 11).
+
+Introduced in lab 11 (Supply chain). Loading a model can run code: benign payloads that show it
+in torch, joblib and pickle files; the scanners (picklescan, modelscan, fickling) run for real,
+with their misses and false alarms; formats that cannot carry code (safetensors, skops with
+trusted types, ONNX); manifests of hashes and signatures (OpenSSF model-signing, local keys);
+pinned dependencies, a CycloneDX SBOM, and the secure development lifecycle mapped to SAIF and
+the NIST CSF.
+
+==============================  =================================================  ============
+piece                           what it does                                       library
+==============================  =================================================  ============
+benign payloads                 a pickle that writes only a marker file            by hand
+scanners                        verdicts of three scanners on a file               picklescan,
+                                                                                   modelscan,
+                                                                                   fickling
+safe formats                    tensors only; allow-listed objects; graphs         safetensors,
+                                                                                   skops, ONNX
+manifests and signatures        SHA-256 manifests; ECDSA signatures of a folder    model-signing
+SBOM                            the environment's components                       cyclonedx-bom
+==============================  =================================================  ============
+
+Every function that writes takes its destination folder as an argument; the lab writes only
+inside its own temporary folder.
+
+Where the code of each part of the lab lives (the lab calls ``supplychain.name`` for all of them):
+
+- every part, ``common.py``: :func:`marker_payload`, :data:`MARKER_TEXT`,
+  :class:`MarkerPayload`, :func:`passes_as_clean`, :func:`payload_ran`, :data:`PAYLOAD_VIAS`,
+  :func:`scan_file`, :func:`scan_matrix`, :func:`scan_table`, :func:`scanner_versions`,
+  :data:`SCANNERS`, :func:`sha256_file`; ``figures.py``: :func:`supply_chain_diagram`;
+  ``integrity.py``: :func:`adaptive_trials`, :func:`build_manifest`, :func:`check_manifest`,
+  :func:`flip_bit`, :func:`forge_key_hint`, :func:`make_key_pair`, :data:`MANIFEST_ALGORITHM`,
+  :func:`read_manifest`, :func:`sign_model`, :class:`SignatureError`, :func:`tamper_trials`,
+  :func:`verify_signature`, :func:`write_manifest`.
+- image, ``image.py``: :func:`load_safetensors_system`, :func:`safetensors_header`,
+  :func:`safetensors_payload_attempts`, :func:`save_checkpoint`,
+  :func:`save_checkpoint_with_payload`, :func:`save_safetensors`,
+  :func:`search_evasive_payload`, :func:`try_torch_load`.
+- nlp, ``nlp.py``: :func:`inject_skops_call`, :data:`JOBLIB_COMPRESSORS`,
+  :data:`JOBLIB_PLACEMENTS`, :func:`load_if_hash_matches`, :func:`skops_load`,
+  :func:`trojan_joblib`.
+- recommender, ``recommender.py``: :func:`bit_flip_effects`, :func:`item_reach`,
+  :func:`load_mf_folder`, :data:`MF_CONFIG_FILE`, :data:`MF_TENSORS`, :data:`MF_WEIGHTS_FILE`,
+  :func:`obscure_items`, :func:`promote_item`, :func:`safetensors_data_range`,
+  :func:`save_mf_folder`, :func:`top_k_lists`, :func:`weight_review`.
+- fraud, ``fraud.py``: :func:`allow_listed_load`, :func:`file_format`,
+  :func:`joblib_scanner_probe`, :func:`skops_attacks`.
+- medical, ``medical.py``: :func:`contains_pickle`, :func:`diagnosis_errors`,
+  :func:`export_onnx`, :func:`intercept_shift_for`, :func:`onnx_inventory`,
+  :func:`onnx_parity`, :func:`onnx_predict_proba`, :func:`shift_onnx_intercepts`,
+  :data:`STANDARD_ONNX_DOMAINS`.
+- the lifecycle, ``lifecycle.py``: :func:`check_sdl_control`, :func:`load_system`,
+  :func:`lock_view`, :func:`pinned_requirements`, :data:`PIP_AUDIT_COMMAND`,
+  :func:`refusal_trials`, :class:`RefusedToLoad`, :func:`repository_pyproject`,
+  :data:`SAFE_FORMATS`, :func:`same_outputs`, :func:`save_system`, :func:`sbom_frame`,
+  :data:`SDL_CONTROLS`, :func:`sdl_table`, :func:`secure_round_trip`, :data:`TRUSTED_TYPES`,
+  :func:`validate_sbom`, :func:`verify_installed`, :func:`verify_then_load`,
+  :func:`write_sbom`.
+- ``results.py``: the result dataclasses.
+"""
+
+from __future__ import annotations
+
+from .common import (
+    MARKER_TEXT,
+    PAYLOAD_VIAS,
+    SCANNERS,
+    MarkerPayload,
+    marker_payload,
+    passes_as_clean,
+    payload_ran,
+    scan_file,
+    scan_matrix,
+    scan_table,
+    scanner_versions,
+    sha256_file,
+)
+from .figures import (
+    supply_chain_diagram,
+)
+from .fraud import (
+    allow_listed_load,
+    file_format,
+    joblib_scanner_probe,
+    skops_attacks,
+)
+from .image import (
+    load_safetensors_system,
+    safetensors_header,
+    safetensors_payload_attempts,
+    save_checkpoint,
+    save_checkpoint_with_payload,
+    save_safetensors,
+    search_evasive_payload,
+    try_torch_load,
+)
+from .integrity import (
+    MANIFEST_ALGORITHM,
+    SignatureError,
+    adaptive_trials,
+    build_manifest,
+    check_manifest,
+    flip_bit,
+    forge_key_hint,
+    make_key_pair,
+    read_manifest,
+    sign_model,
+    tamper_trials,
+    verify_signature,
+    write_manifest,
+)
+from .lifecycle import (
+    PIP_AUDIT_COMMAND,
+    SAFE_FORMATS,
+    SDL_CONTROLS,
+    TRUSTED_TYPES,
+    RefusedToLoad,
+    check_sdl_control,
+    load_system,
+    lock_view,
+    pinned_requirements,
+    refusal_trials,
+    repository_pyproject,
+    same_outputs,
+    save_system,
+    sbom_frame,
+    sdl_table,
+    secure_round_trip,
+    validate_sbom,
+    verify_installed,
+    verify_then_load,
+    write_sbom,
+)
+from .medical import (
+    STANDARD_ONNX_DOMAINS,
+    contains_pickle,
+    diagnosis_errors,
+    export_onnx,
+    intercept_shift_for,
+    onnx_inventory,
+    onnx_parity,
+    onnx_predict_proba,
+    shift_onnx_intercepts,
+)
+from .nlp import (
+    JOBLIB_COMPRESSORS,
+    JOBLIB_PLACEMENTS,
+    inject_skops_call,
+    load_if_hash_matches,
+    skops_load,
+    trojan_joblib,
+)
+from .recommender import (
+    MF_CONFIG_FILE,
+    MF_TENSORS,
+    MF_WEIGHTS_FILE,
+    bit_flip_effects,
+    item_reach,
+    load_mf_folder,
+    obscure_items,
+    promote_item,
+    safetensors_data_range,
+    save_mf_folder,
+    top_k_lists,
+    weight_review,
+)
+from .results import (
+    BitFlipEffects,
+    DiagnosisErrors,
+    EvasionSearch,
+    ItemPromotion,
+    JoblibProbe,
+    KeyPair,
+    LoadAttempt,
+    LockFile,
+    ManifestCheck,
+    OnnxInventory,
+    OnnxParity,
+    RecordCheck,
+    RefusalTrial,
+    SavedSystem,
+    Sbom,
+    ScannerRates,
+    ScanVerdict,
+    SdlControl,
+    SecureRoundTrip,
+    SignatureCheck,
+    SkopsLoad,
+    TamperTrial,
+    TamperTrials,
+)
+
+__all__ = [
+    "BitFlipEffects",
+    "DiagnosisErrors",
+    "EvasionSearch",
+    "ItemPromotion",
+    "JOBLIB_COMPRESSORS",
+    "JOBLIB_PLACEMENTS",
+    "JoblibProbe",
+    "KeyPair",
+    "LoadAttempt",
+    "LockFile",
+    "MANIFEST_ALGORITHM",
+    "MARKER_TEXT",
+    "MF_CONFIG_FILE",
+    "MF_TENSORS",
+    "MF_WEIGHTS_FILE",
+    "ManifestCheck",
+    "MarkerPayload",
+    "OnnxInventory",
+    "OnnxParity",
+    "PAYLOAD_VIAS",
+    "PIP_AUDIT_COMMAND",
+    "RecordCheck",
+    "RefusalTrial",
+    "RefusedToLoad",
+    "SAFE_FORMATS",
+    "SCANNERS",
+    "SDL_CONTROLS",
+    "STANDARD_ONNX_DOMAINS",
+    "SavedSystem",
+    "Sbom",
+    "ScanVerdict",
+    "ScannerRates",
+    "SdlControl",
+    "SecureRoundTrip",
+    "SignatureCheck",
+    "SignatureError",
+    "SkopsLoad",
+    "TRUSTED_TYPES",
+    "TamperTrial",
+    "TamperTrials",
+    "adaptive_trials",
+    "allow_listed_load",
+    "bit_flip_effects",
+    "build_manifest",
+    "check_manifest",
+    "check_sdl_control",
+    "contains_pickle",
+    "diagnosis_errors",
+    "export_onnx",
+    "file_format",
+    "flip_bit",
+    "forge_key_hint",
+    "inject_skops_call",
+    "intercept_shift_for",
+    "item_reach",
+    "joblib_scanner_probe",
+    "load_if_hash_matches",
+    "load_mf_folder",
+    "load_safetensors_system",
+    "load_system",
+    "lock_view",
+    "make_key_pair",
+    "marker_payload",
+    "obscure_items",
+    "onnx_inventory",
+    "onnx_parity",
+    "onnx_predict_proba",
+    "passes_as_clean",
+    "payload_ran",
+    "pinned_requirements",
+    "promote_item",
+    "read_manifest",
+    "refusal_trials",
+    "repository_pyproject",
+    "safetensors_data_range",
+    "safetensors_header",
+    "safetensors_payload_attempts",
+    "same_outputs",
+    "save_checkpoint",
+    "save_checkpoint_with_payload",
+    "save_mf_folder",
+    "save_safetensors",
+    "save_system",
+    "sbom_frame",
+    "scan_file",
+    "scan_matrix",
+    "scan_table",
+    "scanner_versions",
+    "sdl_table",
+    "search_evasive_payload",
+    "secure_round_trip",
+    "sha256_file",
+    "shift_onnx_intercepts",
+    "sign_model",
+    "skops_attacks",
+    "skops_load",
+    "supply_chain_diagram",
+    "tamper_trials",
+    "top_k_lists",
+    "trojan_joblib",
+    "try_torch_load",
+    "validate_sbom",
+    "verify_installed",
+    "verify_signature",
+    "verify_then_load",
+    "weight_review",
+    "write_manifest",
+    "write_sbom",
+]
