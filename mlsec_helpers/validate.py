@@ -17,12 +17,14 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 __all__ = [
     "ArgumentTypeError",
     "NotFittedError",
+    "PathNotFoundError",
     "check_array",
     "check_choice",
     "check_eps",
@@ -35,6 +37,7 @@ __all__ = [
     "check_membership",
     "check_number",
     "check_pairs",
+    "check_path",
     "check_positive",
     "check_proba",
     "check_ratings",
@@ -58,6 +61,14 @@ class NotFittedError(RuntimeError, ValueError):
     """A course system used before ``fit``. Both a ``RuntimeError`` and a ``ValueError``.
 
     Introduced in lab 00 (Meet the five systems).
+    """
+
+
+class PathNotFoundError(FileNotFoundError, ValueError):
+    """A path that must exist (a file or a folder) does not. It is both a ``FileNotFoundError``
+    and a ``ValueError``, so callers that catch either see it.
+
+    Introduced in lab 11 (Supply chain).
     """
 
 
@@ -382,3 +393,27 @@ def check_fitted(system: object, name: str = "system") -> object:
         raise NotFittedError(f"{name} ({type(system).__name__}) is not fitted yet: call "
                              "fit(X, y) first")
     return system
+
+
+def check_path(value: object, name: str = "path", *, kind: str | None = None) -> Path:
+    """``value`` (a ``str`` or ``os.PathLike``) as an absolute :class:`pathlib.Path` (``~``
+    expanded, resolved). ``kind``: ``None`` (it may not exist yet), ``"exists"``, ``"file"`` or
+    ``"dir"``; a path that is not what ``kind`` asks for raises :class:`PathNotFoundError`.
+
+    Introduced in lab 11 (Supply chain).
+    """
+    import os
+
+    if isinstance(value, bool) or not isinstance(value, str | os.PathLike):
+        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
+                                f"{type(value).__name__}")
+    check_choice(kind, (None, "exists", "file", "dir"), "kind")
+    path = Path(value).expanduser().resolve()
+    if kind == "exists" and not path.exists():
+        raise PathNotFoundError(f"{name} {path} does not exist")
+    if kind == "file" and not path.is_file():
+        raise PathNotFoundError(f"{name} {path} does not exist or is not a file")
+    if kind == "dir" and not path.is_dir():
+        raise PathNotFoundError(f"{name} {path} does not exist or is not a folder (an existing "
+                                "folder is needed)")
+    return path

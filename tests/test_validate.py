@@ -103,3 +103,25 @@ def test_frames_ratings_and_strings():
     assert v.check_str("word", "word") == "word"
     with pytest.raises(TypeError, match="word must be a string"):
         v.check_str(["word"], "word")
+
+
+def test_check_path_resolves_and_checks_what_kind_of_path(tmp_path, monkeypatch):
+    from mlsec_helpers.validate import PathNotFoundError, check_path
+
+    (tmp_path / "f.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    assert check_path("f.txt") == tmp_path.resolve() / "f.txt"
+    assert check_path(tmp_path / "new", "dest") == tmp_path.resolve() / "new"  # may not exist
+    assert check_path("f.txt", kind="file").is_file()
+    assert check_path(".", kind="dir").is_dir()
+    assert check_path("f.txt", kind="exists").exists()
+    for value, kind, match in (("missing", "exists", "does not exist"),
+                               ("f.txt", "dir", "not a folder"),
+                               (".", "file", "not a file")):
+        with pytest.raises(PathNotFoundError, match=match) as info:
+            check_path(value, "thing", kind=kind)
+        assert isinstance(info.value, ValueError) and isinstance(info.value, FileNotFoundError)
+    with pytest.raises(TypeError, match="str or a pathlib.Path"):
+        check_path(3)
+    with pytest.raises(ValueError, match="kind"):
+        check_path("f.txt", kind="folder")

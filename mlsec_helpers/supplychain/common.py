@@ -21,7 +21,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from importlib import metadata
 from pathlib import Path
 
-from ..validate import ArgumentTypeError, check_choice
+from ..validate import ArgumentTypeError, check_choice, check_path
 from .results import ScanVerdict
 
 __all__ = [
@@ -136,7 +136,7 @@ def sha256_file(path) -> str:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _existing_file(path)
+    path = check_path(path, "path", kind="file")
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -149,14 +149,6 @@ def scanner_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in SCANNERS}
 
 
-def _existing_file(path) -> Path:
-    if not isinstance(path, (str, Path)):
-        raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got "
-                                f"{type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    return path
 
 
 @contextmanager
@@ -262,7 +254,7 @@ def scan_file(path, scanner: str, *, strict: bool = False) -> ScanVerdict:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _existing_file(path)
+    path = check_path(path, "path", kind="file")
     scanner = check_choice(scanner, SCANNERS, "scanner")
     if not isinstance(strict, bool):
         raise ArgumentTypeError(f"strict must be a bool, got {type(strict).__name__}")
@@ -325,7 +317,7 @@ def scan_table(paths, scanners=SCANNERS):
         raise ArgumentTypeError("paths must be a list of paths or a dict label -> path, not one "
                                 "path (wrap it in a list)")
     items = list(paths.items()) if isinstance(paths, dict) else [
-        (_existing_file(p).name, p) for p in paths]
+        (check_path(p, "path", kind="file").name, p) for p in paths]
     if not items:
         raise ValueError("paths is empty")
     scanners = [check_choice(s, SCANNERS, "scanner") for s in scanners]

@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from ..stats import proportion
-from ..validate import ArgumentTypeError, check_choice, check_str
+from ..validate import ArgumentTypeError, check_choice, check_path, check_str
 from .common import SCANNERS, payload_ran, scan_matrix, scan_table
 from .nlp import JOBLIB_COMPRESSORS, inject_skops_call, skops_load, trojan_joblib
 from .results import JoblibProbe, ScannerRates, SkopsLoad
@@ -38,14 +38,6 @@ _SHOWN = ("clean", "clean, compressed", "plain payload (before the buffers)",
           "payload after the buffers", "compressed payload")
 
 
-def _folder(value, name: str = "folder") -> Path:
-    if not isinstance(value, (str, Path)):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    path = Path(value)
-    if not path.is_dir():
-        raise ValueError(f"{name} does not exist: {path} (create it inside the lab's folder)")
-    return path
 
 
 def _variants(compressors) -> list[dict]:
@@ -109,7 +101,7 @@ def joblib_scanner_probe(model, folder, marker_path, payload, *,
     import joblib
     import pandas as pd
 
-    folder = _folder(folder)
+    folder = check_path(folder, "folder", kind="dir")
     compressors = [check_choice(c, JOBLIB_COMPRESSORS, "compressor") for c in compressors]
     if "zlib" not in compressors:
         raise ValueError("compressors must include 'zlib' (joblib's compress=3, the shown file)")
@@ -230,7 +222,7 @@ def skops_attacks(clean_skops, folder, marker_path, payload, *, allow_list):
     """
     import pandas as pd
 
-    folder = _folder(folder)
+    folder = check_path(folder, "folder", kind="dir")
     clean_skops = Path(clean_skops)
     if file_format(clean_skops) != "skops":
         raise ValueError(f"{clean_skops.name} is not a skops file")

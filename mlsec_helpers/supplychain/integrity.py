@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validate import ArgumentTypeError, check_int, check_seed, check_str
+from ..validate import ArgumentTypeError, check_int, check_path, check_seed, check_str
 from .common import sha256_file
 from .results import KeyPair, ManifestCheck, SignatureCheck, TamperTrial, TamperTrials
 
@@ -75,18 +75,8 @@ class SignatureError(ValueError):
 # --- paths --------------------------------------------------------------------------------------
 
 
-def _path(value, name: str) -> Path:
-    if not isinstance(value, str | os.PathLike):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    return Path(value).expanduser().resolve()
 
 
-def _existing(value, name: str) -> Path:
-    path = _path(value, name)
-    if not path.exists():
-        raise FileNotFoundError(f"{name} {path} does not exist")
-    return path
 
 
 def _outside(path: Path, model: Path, name: str) -> Path:
@@ -124,7 +114,7 @@ def build_manifest(model) -> dict[str, dict[str, object]]:
 
     Introduced in lab 11 (Supply chain).
     """
-    model = _existing(model, "model")
+    model = check_path(model, "model", kind="exists")
     return {rel: {"size": path.stat().st_size, MANIFEST_ALGORITHM: sha256_file(path)}
             for rel, path in _files(model)}
 
@@ -135,8 +125,8 @@ def write_manifest(model, manifest_path) -> dict[str, dict[str, object]]:
 
     Introduced in lab 11 (Supply chain).
     """
-    model = _existing(model, "model")
-    manifest_path = _outside(_path(manifest_path, "manifest_path"), model, "manifest_path")
+    model = check_path(model, "model", kind="exists")
+    manifest_path = _outside(check_path(manifest_path, "manifest_path"), model, "manifest_path")
     manifest = build_manifest(model)
     manifest_path.write_text(json.dumps({"algorithm": MANIFEST_ALGORITHM, "files": manifest},
                                         indent=1) + "\n", encoding="utf-8")
@@ -161,7 +151,7 @@ def read_manifest(manifest_path) -> dict[str, dict[str, object]]:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _existing(manifest_path, "manifest_path")
+    path = check_path(manifest_path, "manifest_path", kind="exists")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -180,7 +170,7 @@ def check_manifest(model, manifest) -> ManifestCheck:
 
     Introduced in lab 11 (Supply chain).
     """
-    model = _existing(model, "model")
+    model = check_path(model, "model", kind="exists")
     expected = (_check_manifest_dict(manifest) if isinstance(manifest, dict)
                 else read_manifest(manifest))
     found = build_manifest(model)
@@ -212,7 +202,7 @@ def make_key_pair(folder, *, name: str = "signer") -> KeyPair:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    folder = _path(folder, "folder")
+    folder = check_path(folder, "folder")
     name = check_str(name, "name")
     if Path(name).name != name or name.startswith("."):
         raise ValueError(f"name must be a plain file name stem, got {name!r}")
@@ -237,7 +227,7 @@ def make_key_pair(folder, *, name: str = "signer") -> KeyPair:
 def _key_path(key, which: str) -> Path:
     if isinstance(key, KeyPair):
         return key.private_key if which == "private" else key.public_key
-    return _existing(key, f"{which}_key")
+    return check_path(key, f"{which}_key", kind="exists")
 
 
 def _hashing_config():
@@ -262,8 +252,8 @@ def sign_model(model, private_key, signature_path) -> Path:
     """
     from model_signing import signing
 
-    model = _existing(model, "model")
-    signature_path = _outside(_path(signature_path, "signature_path"), model, "signature_path")
+    model = check_path(model, "model", kind="exists")
+    signature_path = _outside(check_path(signature_path, "signature_path"), model, "signature_path")
     config = signing.Config().use_elliptic_key_signer(private_key=_key_path(private_key,
                                                                             "private"))
     config.set_hashing_config(_hashing_config()).sign(model, signature_path)
@@ -312,9 +302,9 @@ def verify_signature(model, public_key, signature_path, *,
     from cryptography.exceptions import InvalidSignature
     from model_signing import verifying
 
-    model = _existing(model, "model")
+    model = check_path(model, "model", kind="exists")
     public = _key_path(public_key, "public")
-    signature_path = _existing(signature_path, "signature_path")
+    signature_path = check_path(signature_path, "signature_path", kind="exists")
     if not isinstance(raise_error, bool):
         raise ArgumentTypeError(f"raise_error must be a bool, got {raise_error!r}")
     start = time.perf_counter()
@@ -359,7 +349,7 @@ def flip_bit(path, *, seed: int = 0, start: int = 0, end: int | None = None) -> 
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _existing(path, "path")
+    path = check_path(path, "path", kind="exists")
     if not path.is_file():
         raise ValueError(f"path must be a file, got the folder {path}")
     size = path.stat().st_size
@@ -383,8 +373,8 @@ def forge_key_hint(signature_path, public_key, dest) -> Path:
 
     Introduced in lab 11 (Supply chain).
     """
-    src = _existing(signature_path, "signature_path")
-    dest = _path(dest, "dest")
+    src = check_path(signature_path, "signature_path", kind="exists")
+    dest = check_path(dest, "dest")
     bundle = json.loads(src.read_text(encoding="utf-8"))
     try:
         bundle["verificationMaterial"]["publicKey"]["hint"] = _fingerprint(
@@ -436,14 +426,14 @@ def _target(model: Path, target: str | None) -> tuple[str, Path]:
 
 
 def _prepare(model, manifest, key_pair, signature_path, workdir):
-    model = _existing(model, "model")
+    model = check_path(model, "model", kind="exists")
     if not isinstance(key_pair, KeyPair):
         raise ArgumentTypeError(f"key_pair must be the publisher's KeyPair (make_key_pair), got "
                                 f"{type(key_pair).__name__}")
     manifest = (_check_manifest_dict(manifest) if isinstance(manifest, dict)
                 else read_manifest(manifest))
-    signature_path = _existing(signature_path, "signature_path")
-    workdir = _outside(_path(workdir, "workdir"), model, "workdir")
+    signature_path = check_path(signature_path, "signature_path", kind="exists")
+    workdir = _outside(check_path(workdir, "workdir"), model, "workdir")
     workdir.mkdir(parents=True, exist_ok=True)
     return model, manifest, signature_path, workdir
 
@@ -524,7 +514,7 @@ def adaptive_trials(model, tampered, *, manifest, key_pair: KeyPair, signature_p
     """
     model, manifest, signature_path, workdir = _prepare(model, manifest, key_pair,
                                                         signature_path, workdir)
-    tampered = _existing(tampered, "tampered")
+    tampered = check_path(tampered, "tampered", kind="exists")
     if tampered.is_dir() != model.is_dir():
         raise ValueError("tampered must be of the same kind as model (both folders or files)")
     trials = []

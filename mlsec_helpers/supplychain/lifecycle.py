@@ -41,7 +41,7 @@ import pandas as pd
 
 from .. import frameworks
 from ..catalogue import check_domain, get_lab
-from ..validate import ArgumentTypeError, check_seed, check_str
+from ..validate import ArgumentTypeError, check_path, check_seed, check_str
 from . import integrity
 from .common import marker_payload, payload_ran
 from .results import (
@@ -133,22 +133,12 @@ class RefusedToLoad(ValueError):  # noqa: N818 (reads as what happened)
 # --- paths --------------------------------------------------------------------------------------
 
 
-def _path(value, name: str) -> Path:
-    if not isinstance(value, str | os.PathLike):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    return Path(value).expanduser().resolve()
 
 
-def _folder(value, name: str = "folder") -> Path:
-    folder = _path(value, name)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{name} {folder} is not an existing folder")
-    return folder
 
 
 def _new_folder(value, name: str = "folder") -> Path:
-    folder = _path(value, name)
+    folder = check_path(value, name)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise FileExistsError(f"{name} {folder} exists and is not an empty folder: give a new one")
     folder.mkdir(parents=True, exist_ok=True)
@@ -249,7 +239,7 @@ def load_system(folder, *, trusted: Sequence[str] = ()):
 
     from ..systems import DigitsCNN, MFRecommender, SklearnSystem
 
-    folder = _folder(folder)
+    folder = check_path(folder, "folder", kind="dir")
     trusted = _trusted(trusted)
     config = _read_config(folder)
     domain = check_domain(config.get("domain"))
@@ -292,12 +282,12 @@ def verify_then_load(folder, *, manifest, signature, public_key,
 
     Introduced in lab 11 (Supply chain).
     """
-    folder = _folder(folder)
+    folder = check_path(folder, "folder", kind="dir")
     trusted = _trusted(trusted)
-    check = integrity.check_manifest(folder, _path(manifest, "manifest"))
+    check = integrity.check_manifest(folder, check_path(manifest, "manifest"))
     if not check.ok:
         raise RefusedToLoad(f"refused {folder.name}: {check}", check)
-    signed = integrity.verify_signature(folder, public_key, _path(signature, "signature"))
+    signed = integrity.verify_signature(folder, public_key, check_path(signature, "signature"))
     if not signed.ok:
         raise RefusedToLoad(f"refused {folder.name}: {signed}", signed)
     return load_system(folder, trusted=trusted)
@@ -338,7 +328,7 @@ def secure_round_trip(system, dest, *, key_pair: KeyPair, X,
         raise ArgumentTypeError(f"key_pair must be a KeyPair (integrity.make_key_pair), got "
                                 f"{type(key_pair).__name__}")
     _kind(system)
-    dest = _path(dest, "dest")
+    dest = check_path(dest, "dest")
     domain = check_domain(system.domain)
     trusted = _trusted(TRUSTED_TYPES.get(domain, ()) if trusted is None else trusted)
     folder, manifest, signature = _paths(dest, domain)
@@ -471,7 +461,7 @@ def pinned_requirements(pyproject, *, groups: Sequence[str] = ("dependencies",))
 
     from packaging.requirements import Requirement
 
-    path = _path(pyproject, "pyproject")
+    path = check_path(pyproject, "pyproject")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     if isinstance(groups, str) or not isinstance(groups, Sequence) or not groups:
@@ -536,7 +526,7 @@ def lock_view(packages: Sequence[str], dest) -> LockFile:
     """
     if isinstance(packages, str) or not isinstance(packages, Sequence) or not packages:
         raise ArgumentTypeError("packages must be a non-empty sequence of names")
-    dest = _folder(dest, "dest")
+    dest = check_path(dest, "dest", kind="dir")
     rows, lines = [], ["# lock-file view of the course environment (offline)"]
     for name in packages:
         dist = _distribution(name)
@@ -628,7 +618,7 @@ def validate_sbom(path) -> tuple[str, ...]:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _path(path, "path")
+    path = check_path(path, "path")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -651,11 +641,11 @@ def write_sbom(dest, *, python=None, spec_version: str = "1.6") -> Sbom:
     """
     from importlib import metadata
 
-    dest = _folder(dest, "dest")
+    dest = check_path(dest, "dest", kind="dir")
     if python is None:
         python = sys.executable
     else:  # not resolved: a virtual environment's interpreter is a link to the base one
-        _path(python, "python")
+        check_path(python, "python")
         python = str(Path(python).expanduser().absolute())
         if not Path(python).exists():
             raise FileNotFoundError(f"no interpreter or environment at {python}")
@@ -689,7 +679,7 @@ def sbom_frame(path) -> pd.DataFrame:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _path(path, "path")
+    path = check_path(path, "path")
     doc = json.loads(path.read_text(encoding="utf-8"))
     rows = []
     for comp in doc.get("components", []):

@@ -35,6 +35,7 @@ from ..validate import (
     check_fraction,
     check_labels,
     check_number,
+    check_path,
 )
 from .results import DiagnosisErrors, OnnxInventory, OnnxParity
 
@@ -57,22 +58,12 @@ domain needs a custom-operator library, which is native code.
 Introduced in lab 11 (Supply chain)."""
 
 
-def _path(value, name: str) -> Path:
-    if not isinstance(value, str | Path):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    return Path(value).expanduser().resolve()
 
 
-def _file(value, name: str = "path") -> Path:
-    path = _path(value, name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{name} {path} is not a file")
-    return path
 
 
 def _new(value, name: str) -> Path:
-    path = _path(value, name)
+    path = check_path(value, name)
     if path.exists():
         raise FileExistsError(f"{name} {path} exists: it is never overwritten")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +130,7 @@ def onnx_predict_proba(path, X) -> np.ndarray:
     """
     ort = _onnxruntime()
 
-    path = _file(path)
+    path = check_path(path, "path", kind="file")
     X = check_array(X, "X", ndim=2)
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -191,7 +182,7 @@ def contains_pickle(path) -> bool:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _file(path)
+    path = check_path(path, "path", kind="file")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return any(_parses_as_pickle(archive.read(name)) for name in archive.namelist())
@@ -208,7 +199,7 @@ def onnx_inventory(path) -> OnnxInventory:
     """
     import onnx
 
-    path = _file(path)
+    path = check_path(path, "path", kind="file")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends
@@ -263,7 +254,7 @@ def shift_onnx_intercepts(path, dest, shifts) -> Path:
     """
     import onnx
 
-    path = _file(path)
+    path = check_path(path, "path", kind="file")
     shifts = check_array(shifts, "shifts", ndim=1, dtype=np.float64)
     model = onnx.load(str(path), load_external_data=False)
     nodes = [n for n in model.graph.node if n.op_type == "LinearClassifier"]

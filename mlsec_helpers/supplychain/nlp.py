@@ -24,7 +24,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..validate import ArgumentTypeError, check_choice, check_int, check_str
+from ..validate import ArgumentTypeError, check_choice, check_int, check_path, check_str
 from .common import sha256_file
 from .results import SkopsLoad
 
@@ -45,22 +45,12 @@ JOBLIB_COMPRESSORS = ("zlib", "gzip", "bz2", "lzma", "xz")
 """The compressors ``joblib.dump(..., compress=(name, level))`` offers without extra packages."""
 
 
-def _path(value, name: str) -> Path:
-    if not isinstance(value, (str, Path)):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    return Path(value)
 
 
-def _existing(value, name: str) -> Path:
-    path = _path(value, name)
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    return path
 
 
 def _new_file(value, name: str) -> Path:
-    path = _path(value, name)
+    path = check_path(value, name)
     if not path.parent.is_dir():
         raise ValueError(f"{name}'s folder does not exist: {path.parent} (pass a path inside "
                          "the lab's folder)")
@@ -135,7 +125,7 @@ def skops_load(path, *, trusted=()) -> SkopsLoad:
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
-    path = _existing(path, "path")
+    path = check_path(path, "path", kind="file")
     if isinstance(trusted, str):
         raise ArgumentTypeError("trusted must be a list of type names, not one string "
                                 "(wrap it in a list)")
@@ -170,7 +160,7 @@ def inject_skops_call(src, dst, payload, *, attribute: str = "_provenance") -> P
 
     Introduced in lab 11 (Supply chain).
     """
-    src, dst = _existing(src, "src"), _new_file(dst, "dst")
+    src, dst = check_path(src, "src", kind="file"), _new_file(dst, "dst")
     attribute = check_str(attribute, "attribute")
     reduced = payload.__reduce__() if hasattr(payload, "__reduce__") else None
     if not isinstance(reduced, tuple) or len(reduced) < 2 or not callable(reduced[0]):
@@ -218,7 +208,7 @@ def load_if_hash_matches(path, sha256: str, loader):
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _existing(path, "path")
+    path = check_path(path, "path", kind="file")
     sha256 = check_str(sha256, "sha256").lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError("sha256 must be 64 hex digits")

@@ -36,6 +36,7 @@ from ..validate import (
     check_fraction,
     check_int,
     check_pairs,
+    check_path,
     check_seed,
 )
 from .common import sha256_file
@@ -79,18 +80,8 @@ Introduced in lab 11 (Supply chain)."""
 _FORMAT = "mlsec-mf-recommender"
 
 
-def _path(value, name: str) -> Path:
-    if not isinstance(value, str | Path):
-        raise ArgumentTypeError(f"{name} must be a str or a pathlib.Path, got "
-                                f"{type(value).__name__}")
-    return Path(value).expanduser().resolve()
 
 
-def _folder(value, name: str = "folder") -> Path:
-    folder = _path(value, name)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{name} {folder} is not a folder")
-    return folder
 
 
 def _check_recommender(system):
@@ -114,7 +105,7 @@ def save_mf_folder(system, folder) -> Path:
     from safetensors.torch import save_file
 
     system = _check_recommender(system)
-    folder = _path(folder, "folder")
+    folder = check_path(folder, "folder")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise FileExistsError(f"{folder} exists and is not an empty folder")
     folder.mkdir(parents=True, exist_ok=True)
@@ -166,7 +157,7 @@ def load_mf_folder(folder, X_train):
     """
     from ..systems import MFRecommender
 
-    folder = _folder(folder)
+    folder = check_path(folder, "folder", kind="dir")
     config, tensors = _read(folder)
     X_train = check_pairs(X_train, config["n_users"], config["n_items"], "X_train")
     system = MFRecommender(config["n_users"], config["n_items"], dim=config["dim"])
@@ -182,7 +173,7 @@ def safetensors_data_range(path) -> tuple[int, int]:
 
     Introduced in lab 11 (Supply chain).
     """
-    path = _path(path, "path")
+    path = check_path(path, "path")
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -302,8 +293,8 @@ def promote_item(folder, dest, item: int, X_train, *, k: int = 10, quantile: flo
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    folder = _folder(folder)
-    dest = _path(dest, "dest")
+    folder = check_path(folder, "folder", kind="dir")
+    dest = check_path(dest, "dest")
     if dest.exists():
         raise FileExistsError(f"{dest} exists: promote_item writes a new folder")
     config, tensors = _read(folder)
@@ -364,8 +355,8 @@ def weight_review(folder, other) -> pd.DataFrame:
     """
     import pandas as pd
 
-    _, a = _read(_folder(folder))
-    _, b = _read(_folder(other, "other"))
+    _, a = _read(check_path(folder, "folder", kind="dir"))
+    _, b = _read(check_path(other, "other", kind="dir"))
     rows = []
     for name in MF_TENSORS:
         ta, tb = a[name].double(), b[name].double()
@@ -399,8 +390,8 @@ def bit_flip_effects(folder, X_train, workdir, *, n: int = 10, seed: int = 0,
 
     Introduced in lab 11 (Supply chain).
     """
-    folder = _folder(folder)
-    workdir = _path(workdir, "workdir")
+    folder = check_path(folder, "folder", kind="dir")
+    workdir = check_path(workdir, "workdir")
     if workdir.exists() and any(workdir.iterdir()):
         raise FileExistsError(f"{workdir} is not empty")
     if folder == workdir or folder in workdir.parents:
