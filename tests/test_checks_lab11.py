@@ -576,18 +576,15 @@ def test_the_suite_has_enough_mutants_for_every_exercise():
 # --- the challenge's task -----------------------------------------------------------------------
 
 
-def test_the_task_is_read_only_and_cleans_up_its_folder():
+def test_the_task_is_read_only_and_its_folder_exists_only_while_grading():
     task = lab11.scanner_task(seed=3)
     folder = task.marker_path.parent
-    assert folder.is_dir() and not task.marker_path.exists()
+    assert not folder.exists()
     with pytest.raises(AttributeError):
         task.marker_path = "elsewhere"
     with pytest.raises(AttributeError):
         task.clean_pickles = ()
-    del task
-    import gc
-
-    gc.collect()
+    lab11.challenge_outcome(task, *lab11.break_and_fix(task))
     assert not folder.exists()
 
 

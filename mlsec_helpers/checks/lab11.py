@@ -14,6 +14,7 @@ import pickle
 import pickletools
 import shutil
 import tempfile
+import uuid
 import weakref
 from pathlib import Path
 
@@ -518,11 +519,12 @@ def lab_scan(data) -> list[str]:
 
 
 class ScannerTask:
-    """The challenge's setting: ``marker_path``, a file in a fresh temporary folder that your
-    payload must create when unpickled (and nothing else); ``lab_scan(data)``, the lab's scanner
-    (:func:`lab_scan`) that your payload must pass; ``clean_pickles``, pickles of the kind of
-    models the team ships (your scanner must pass those). The hidden payloads and models your
-    scanner is graded on are kept apart, for :func:`challenge_outcome` only.
+    """The challenge's setting: ``marker_path``, a file in a temporary folder that your payload
+    must create when unpickled (and nothing else; the folder exists only while
+    :func:`challenge_outcome` grades the payload, which then removes it); ``lab_scan(data)``,
+    the lab's scanner (:func:`lab_scan`) that your payload must pass; ``clean_pickles``, pickles
+    of the kind of models the team ships (your scanner must pass those). The hidden payloads and
+    models your scanner is graded on are kept apart, for :func:`challenge_outcome` only.
 
     Introduced in lab 11 (Supply chain).
     """
@@ -531,7 +533,6 @@ class ScannerTask:
 
     def __init__(self, folder: Path, clean: tuple[bytes, ...]):
         self._folder, self._marker, self._clean = folder, folder / "marker.txt", clean
-        weakref.finalize(self, shutil.rmtree, str(folder), True)
 
     @property
     def marker_path(self) -> Path:
@@ -597,7 +598,8 @@ def scanner_task(*, seed: int = 0) -> ScannerTask:
     Introduced in lab 11 (Supply chain).
     """
     gen = np.random.default_rng(seed)
-    folder = Path(tempfile.mkdtemp(prefix="mlsec_lab11_challenge_"))
+    # a name no other folder has; the folder itself is made only while a payload is graded
+    folder = Path(tempfile.gettempdir()) / f"mlsec_lab11_challenge_{uuid.uuid4().hex}"
     visible = tuple(pickle.dumps(m, protocol=p) for m, p in zip(_models(gen), (5, 4, 5, 2),
                                                                  strict=True))
     task = ScannerTask(folder, visible)
@@ -620,17 +622,16 @@ def challenge_outcome(task, payload, scanner) -> dict:
     hidden_clean, evasive = _TRUTH[task]
     payload = bytes(payload)
     marker = task.marker_path
-    marker.unlink(missing_ok=True)
     passes_lab = not lab_scan(payload)
+    marker.parent.mkdir(exist_ok=True)
     try:
-        pickle.loads(payload)  # the student's own payload: it runs here, as it would in the lab
-    except Exception:  # noqa: BLE001 - a payload that raises after creating the marker counts
-        pass
-    ran = marker.exists()
-    marker.unlink(missing_ok=True)
-    for stray in task._folder.iterdir():  # the folder must stay as the task made it
-        if stray.is_file():
-            stray.unlink()
+        try:
+            pickle.loads(payload)  # the student's own payload: it runs here, as in the lab
+        except Exception:  # noqa: BLE001 - a payload that raises after the marker still counts
+            pass
+        ran = marker.exists()
+    finally:
+        shutil.rmtree(marker.parent, ignore_errors=True)
     return {"passes_lab_scanner": passes_lab, "creates_marker": ran,
             "flags_own_payload": bool(scanner(payload)),
             "flags_hidden_payloads": float(np.mean([bool(scanner(p)) for p in evasive])),
