@@ -1896,8 +1896,9 @@ claims.claim("summary: every tampering was caught by the integrity checks (small
 # - `scanner(data) -> bool`: your replacement scanner, True to refuse. It must refuse your
 #   payload and other payloads the deny-list misses, and pass the team's legitimate models.
 #
-# The check unpickles your payload once (it is your own code, as in the sections above) and
-# grades your scanner on payloads and models you have not seen.
+# The check unpickles your payload once (it is your own code, as in the sections above) in a
+# folder it creates for the purpose and removes, and grades your scanner on payloads and models
+# you have not seen.
 
 
 # %%
@@ -1942,7 +1943,6 @@ claims.claim("an allow-list closes the hole (hidden evasive payloads refused)",
              fresh_out["flags_hidden_payloads"], at_least=1.0)
 claims.claim("... and keeps the team's models (hidden clean models passed)",
              fresh_out["passes_clean_models"], at_least=1.0)
-del fresh_task  # removes its temporary folder
 
 
 # %% [markdown]
