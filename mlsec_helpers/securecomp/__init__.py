@@ -26,11 +26,12 @@ Where the code of each part of the lab lives (the lab calls ``securecomp.name`` 
 
 - every part, ``common.py``: :func:`beaver_multiply`, :func:`beaver_triple`,
   :func:`check_context`, :func:`ckks_context`, :func:`decode_fixed`, :func:`encode_fixed`,
-  :func:`encrypted_linear_scores`, :func:`encrypted_sigmoid_scores`, :func:`fit_sigmoid_poly`,
+  :func:`encrypt_columns`, :func:`encrypted_linear_scores`, :func:`encrypted_sigmoid_scores`,
+  :func:`fit_sigmoid_poly`,
   :data:`FRAC_BITS`, :func:`key_sizes`, :func:`public_context`, :func:`reconstruct`,
   :func:`secret_shared_linear`, :func:`serialized_size`, :func:`share`, :func:`sigmoid`,
   :func:`sigmoid_poly`, :func:`slots`, :data:`TEXTBOOK_SIGMOID_COEFFS`,
-  :data:`TEXTBOOK_SIGMOID_RANGE`; ``figures.py``: :func:`trust_diagram`.
+  :data:`TEXTBOOK_SIGMOID_RANGE`, :func:`weighted_sum`; ``figures.py``: :func:`trust_diagram`.
 - image, ``image.py``: :func:`digits_ciphertext_sizes`, :data:`DIGITS_HE_COEFF_MOD_BIT_SIZES`,
   :func:`digits_he_context`, :data:`DIGITS_HE_SCALE_BITS`, :func:`digits_net_logits`,
   :func:`encrypted_digits_logits`, :func:`non_polynomial_layers`, :func:`shared_digits_logits`,
@@ -89,6 +90,7 @@ from .common import (
     ckks_context,
     decode_fixed,
     encode_fixed,
+    encrypt_columns,
     encrypted_linear_scores,
     encrypted_sigmoid_scores,
     fit_sigmoid_poly,
@@ -101,6 +103,7 @@ from .common import (
     sigmoid,
     sigmoid_poly,
     slots,
+    weighted_sum,
 )
 from .figures import (
     trust_diagram,
@@ -247,6 +250,7 @@ __all__ = [
     "digits_he_context",
     "digits_net_logits",
     "encode_fixed",
+    "encrypt_columns",
     "encrypted_digits_logits",
     "encrypted_linear_scores",
     "encrypted_scores_many",
@@ -298,4 +302,5 @@ __all__ = [
     "triage_parts",
     "trust_diagram",
     "unauthenticated_flip",
+    "weighted_sum",
 ]

@@ -56,6 +56,7 @@ __all__ = [
     "decode_fixed",
     "encode_fixed",
     "encrypted_linear_scores",
+    "encrypt_columns",
     "encrypted_sigmoid_scores",
     "fit_sigmoid_poly",
     "key_sizes",
@@ -67,6 +68,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_poly",
     "slots",
+    "weighted_sum",
 ]
 
 FRAC_BITS = 20
@@ -213,7 +215,31 @@ def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
-def _packed_linear(ts, context, X, w, b):
+def encrypt_columns(context, block) -> list:
+    """The packed encoding of a block of rows (at most :func:`slots` of them): one CKKS
+    ciphertext per feature column, slot ``i`` holding row ``i``.
+
+    Introduced in lab 10 (Secure computation).
+    """
+    ts = _ts()
+    block = np.asarray(block, dtype=np.float64)
+    return [ts.ckks_vector(context, block[:, j].tolist()) for j in range(block.shape[1])]
+
+
+def weighted_sum(columns, w, b):
+    """``sum_j w[j] * columns[j] + b`` on packed ciphertexts (:func:`encrypt_columns`) with
+    plaintext weights: the server's whole work for a linear score, no rotation.
+
+    Introduced in lab 10 (Secure computation).
+    """
+    acc = columns[0] * float(w[0])
+    for j in range(1, len(columns)):
+        acc += columns[j] * float(w[j])
+    acc += float(b)
+    return acc
+
+
+def _packed_linear(context, X, w, b):
     """The packed score of ``X @ w + b``: one ciphertext per feature column (chunks of the slot
     count), a plaintext-scalar multiply-add per feature. Returns (ciphertexts of the scores per
     chunk, encrypt ms, compute ms, bytes sent up, n_ciphertexts)."""
@@ -224,15 +250,12 @@ def _packed_linear(ts, context, X, w, b):
     for start in range(0, len(X), n_slots):
         block = X[start:start + n_slots]
         t0 = time.perf_counter()
-        columns = [ts.ckks_vector(context, block[:, j].tolist()) for j in range(X.shape[1])]
+        columns = encrypt_columns(context, block)
         encrypt_ms += _ms(t0)
         up += sum(serialized_size(c) for c in columns)
         n_ct += len(columns)
         t0 = time.perf_counter()
-        acc = columns[0] * float(w[0])
-        for j in range(1, X.shape[1]):
-            acc += columns[j] * float(w[j])
-        acc += float(b)
+        acc = weighted_sum(columns, w, b)
         compute_ms += _ms(t0)
         outs.append((acc, len(block)))
     return outs, encrypt_ms, compute_ms, up, n_ct
@@ -264,7 +287,7 @@ def encrypted_linear_scores(context, X, w, b, *, packed: bool) -> EncryptedScore
     scores = np.empty(n)
     row_ms = row_bytes = None
     if packed:
-        outs, encrypt_ms, compute_ms, up, n_ct = _packed_linear(ts, context, X, w, b)
+        outs, encrypt_ms, compute_ms, up, n_ct = _packed_linear(context, X, w, b)
         down = decrypt_ms = 0.0
         start = 0
         for acc, size in outs:
@@ -319,8 +342,7 @@ def encrypted_sigmoid_scores(context, X, w, b, coeffs, *, logit_scale: float = 1
     X, w, b = _check_linear(X, w, b)
     coeffs = _check_coeffs(coeffs)
     scale = check_number(logit_scale, "logit_scale", low=0.0, low_open=True)
-    ts = _ts()
-    outs, encrypt_ms, compute_ms, up, n_ct = _packed_linear(ts, context, X, w / scale, b / scale)
+    outs, encrypt_ms, compute_ms, up, n_ct = _packed_linear(context, X, w / scale, b / scale)
     probs = np.empty(len(X))
     down = decrypt_ms = 0.0
     start = 0

@@ -157,7 +157,6 @@ def encrypted_scores_many(context, X, W, b) -> EncryptedBatch:
 
     Introduced in lab 10 (Secure computation).
     """
-    import tenseal as ts
 
     common.check_context(context, secret_key=True)
     X = check_array(X, "X", ndim=2, dtype=np.float64)
@@ -173,15 +172,12 @@ def encrypted_scores_many(context, X, W, b) -> EncryptedBatch:
     for start in range(0, len(X), slots):
         block = X[start:start + slots]
         t0 = time.perf_counter()
-        columns = [ts.ckks_vector(context, block[:, j].tolist()) for j in range(X.shape[1])]
+        columns = common.encrypt_columns(context, block)
         encrypt += time.perf_counter() - t0
         n_ct += len(columns)
         for k in range(len(W)):
             t0 = time.perf_counter()
-            acc = columns[0] * float(W[k, 0])
-            for j in range(1, X.shape[1]):
-                acc += columns[j] * float(W[k, j])
-            acc += float(b[k])
+            acc = common.weighted_sum(columns, W[k], b[k])
             t1 = time.perf_counter()
             scores[k, start:start + len(block)] = acc.decrypt()[:len(block)]
             compute += t1 - t0
