@@ -244,3 +244,18 @@ def test_flat_params_round_trip():
     assert all(torch.all(p == 1.5) for p in model.parameters())
     with pytest.raises(ValueError, match="parameters"):
         common.set_flat_params(model, np.zeros(3))
+
+
+def test_logistic_steps_is_gradient_descent_on_the_mean_logistic_loss():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([1.0, 0.0, 1.0])
+    new = federated.logistic_steps(np.zeros(3), X, y, steps=1, lr=1.0)
+    g = (0.5 - y) / 3  # the sigmoid of 0 is 0.5
+    np.testing.assert_allclose(new, -np.r_[X.T @ g, g.sum()])
+    weighted = federated.logistic_steps(np.zeros(3), X, y, steps=1, lr=1.0,
+                                        sample_weight=np.array([0.5, 0.25, 0.25]))
+    gw = (0.5 - y) * np.array([0.5, 0.25, 0.25])
+    np.testing.assert_allclose(weighted, -np.r_[X.T @ gw, gw.sum()])
+    start = np.array([0.3, -0.2, 0.1])
+    federated.logistic_steps(start, X, y, steps=3, lr=0.5, l2=0.1)
+    assert np.array_equal(start, [0.3, -0.2, 0.1])  # the argument is left alone

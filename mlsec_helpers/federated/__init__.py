@@ -29,7 +29,8 @@ Where the code of each part of the lab lives (the lab calls ``federated.name`` f
   :func:`client_dp_epsilon`, :func:`clip_updates`, :func:`directed_deviation`,
   :func:`directed_push`, :func:`dirichlet_split`, :func:`dp_noise_std`, :func:`flat_params`,
   :func:`gaussian_updates`, :func:`iid_split`, :func:`little_is_enough`,
-  :func:`logistic_clients`, :func:`logistic_scores`, :func:`pairwise_masks`,
+  :func:`logistic_clients`, :func:`logistic_scores`, :func:`logistic_steps`,
+  :func:`pairwise_masks`,
   :func:`run_federation`, :func:`secure_aggregate`, :func:`secure_standardiser`,
   :func:`set_flat_params`, :func:`sign_flip`, :func:`update_norms`; ``figures.py``:
   :func:`federation_diagram`.
@@ -73,6 +74,7 @@ from .common import (
     little_is_enough,
     logistic_clients,
     logistic_scores,
+    logistic_steps,
     pairwise_masks,
     run_federation,
     secure_aggregate,
@@ -218,6 +220,7 @@ __all__ = [
     "local_trainer",
     "logistic_clients",
     "logistic_scores",
+    "logistic_steps",
     "make_strategy",
     "masked_coordinate",
     "pairwise_masks",

@@ -51,6 +51,7 @@ __all__ = [
     "client_dp_epsilon",
     "directed_push",
     "logistic_clients",
+    "logistic_steps",
     "logistic_scores",
     "secure_standardiser",
     "AGGREGATION_RULES",
@@ -580,6 +581,30 @@ def logistic_scores(params, X) -> np.ndarray:
                          f"{X.shape[1] + 1} (weights and a bias)")
     return X @ params[:-1] + params[-1]
 
+def logistic_steps(params, X, y, *, steps: int, lr: float, l2: float = 0.0,
+                   sample_weight=None) -> np.ndarray:
+    """``steps`` full-batch gradient steps of size ``lr`` on the weighted logistic loss plus
+    ``l2 / 2 * |w|^2``, from ``params = [w, b]``; returns the new parameters (a new array).
+    ``sample_weight`` (summing to 1) defaults to ``1 / n`` for every row: the mean loss. The
+    local training of every linear client of the lab (:func:`logistic_clients`, the Flower
+    app's hospitals). Arguments are trusted: the callers check them.
+
+    Written in NumPy: scikit-learn's logistic regression cannot run a fixed number of steps from
+    given weights, and a torch model would cost more per step than the whole computation.
+
+    Introduced in lab 09 (Federated learning).
+    """
+    params = np.asarray(params, dtype=np.float64)
+    sw = np.full(len(y), 1.0 / len(y)) if sample_weight is None else sample_weight
+    w, b = params[:-1].copy(), float(params[-1])
+    for _ in range(steps):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (X @ w + b)))  # the sigmoid, without overflow
+        g = (p - y) * sw
+        w -= lr * (X.T @ g + l2 * w)
+        b -= lr * g.sum()
+    return np.r_[w, b]
+
+
 def logistic_clients(parts_X, parts_y, *, steps: int = 5, lr: float = 1.0,
                      pos_weight: float = 1.0, l2: float = 0.0
                      ) -> Callable[[int, np.ndarray, int], np.ndarray]:
@@ -588,9 +613,6 @@ def logistic_clients(parts_X, parts_y, *, steps: int = 5, lr: float = 1.0,
     ``lr`` on the client's mean logistic loss, its positive rows weighted by ``pos_weight``
     (fraud is rare), plus ``l2 / 2 * |w|^2``, from the global ``params = [w, b]``, and returns
     the new parameters. Deterministic: no sampling.
-
-    Written in NumPy: scikit-learn's logistic regression cannot run a fixed number of steps from
-    given weights, and a torch model would cost more per step than the whole computation.
 
     Introduced in lab 09 (Federated learning).
     """
@@ -610,13 +632,7 @@ def logistic_clients(parts_X, parts_y, *, steps: int = 5, lr: float = 1.0,
         if params.shape != (d + 1,):
             raise ValueError(f"params must have {d + 1} entries, got shape {params.shape}")
         X, y, sw = Xs[client], ys[client], weights[client]
-        w, b = params[:-1].copy(), float(params[-1])
-        for _ in range(steps):
-            p = 0.5 * (1.0 + np.tanh(0.5 * (X @ w + b)))  # the sigmoid, without overflow
-            g = (p - y) * sw
-            w -= lr * (X.T @ g + l2 * w)
-            b -= lr * g.sum()
-        return np.r_[w, b]
+        return logistic_steps(params, X, y, steps=steps, lr=lr, l2=l2, sample_weight=sw)
 
     return local_train
 
