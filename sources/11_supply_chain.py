@@ -1807,8 +1807,8 @@ display(Markdown(f"""
   vulnerability audit it enables needs the network and was not run.
 - **The map.** {len(sdl_map)} controls of the course cover {sdl_stages_covered} of
   {len(sdl_stage_names)} lifecycle stages; this lab's sit at {', '.join(sdl_lab11_stages)};
-  the others come from labs {', '.join(f'{n:02d}' for n in sdl_other_labs)} (labs 12 and 13
-  are planned).
+  the others come from labs {', '.join(f'{n:02d}' for n in sdl_other_labs)} (the serving
+  and monitoring controls of labs 12 and 13 are not in this table).
 """))
 print(f"section 6 cells after the systems were built: {time.perf_counter() - sdl_t0:.1f} s")
 

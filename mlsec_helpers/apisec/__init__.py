@@ -33,12 +33,13 @@ Where the code of each part of the lab lives (the lab calls ``apisec.name`` for 
 - every part, ``common.py``: :data:`ANONYMOUS`, :func:`api_client`, :data:`API_PREFIX`,
   :class:`AuditLog`, :class:`AuthError`, :func:`build_app`, :func:`config_table`,
   :class:`Forbidden`, :func:`forge_token`, :func:`keyed_digest`, :class:`KeyStore`,
-  :class:`ManualClock`, :class:`Principal`, :class:`RateLimiter`, :func:`reference_apis`,
-  :class:`ReferenceAPIs`, :data:`ROLES`, :func:`route_table`, :class:`SecurityConfig`,
-  :func:`served_system`, :class:`ServedSystem`, :class:`TokenBucket`, :class:`TokenIssuer`;
-  ``server.py``: :class:`LocalServer`, :func:`port_is_open`; ``pentest.py``:
-  :data:`API_ENTRY_POINT`, :data:`CATEGORY_TESTS`, :func:`pentest_plan`, :class:`PenTestCase`,
-  :func:`run_pentest`, :data:`SECTIONS`; ``figures.py``: :func:`api_threat_diagram`.
+  :class:`ManualClock`, :func:`outcome_of`, :class:`Principal`, :class:`RateLimiter`,
+  :func:`reference_apis`, :class:`ReferenceAPIs`, :data:`ROLES`, :func:`route_table`,
+  :class:`SecurityConfig`, :func:`served_system`, :class:`ServedSystem`, :class:`TokenBucket`,
+  :class:`TokenIssuer`; ``server.py``: :class:`LocalServer`, :func:`port_is_open`;
+  ``pentest.py``: :data:`API_ENTRY_POINT`, :data:`CATEGORY_TESTS`, :func:`pentest_plan`,
+  :class:`PenTestCase`, :func:`run_pentest`, :data:`SECTIONS`; ``figures.py``:
+  :func:`api_threat_diagram`.
 - image (authentication), ``image.py``: :func:`adaptive_credential_attacks`,
   :func:`auth_pentest_cases`, :func:`crack_token_secret`, :func:`credential_attacks`,
   :func:`honest_digit_traffic`, :data:`SECRET_WORDLIST`, :func:`token_parts`,
@@ -96,6 +97,7 @@ from .common import (
     config_table,
     forge_token,
     keyed_digest,
+    outcome_of,
     reference_apis,
     route_table,
     served_system,
@@ -300,6 +302,7 @@ __all__ = [
     "mutate_numbers",
     "near_boundary",
     "nonfinite_fraud_bodies",
+    "outcome_of",
     "oversized_texts",
     "pentest_plan",
     "personal_data_check",

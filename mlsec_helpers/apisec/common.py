@@ -60,6 +60,7 @@ from ..validate import (
 )
 
 __all__ = [
+    "outcome_of",
     "ANONYMOUS",
     "API_PREFIX",
     "ROLES",
@@ -500,7 +501,12 @@ _OUTCOMES = {200: "served", 401: "unauthenticated", 403: "forbidden", 404: "not 
              405: "method not allowed", 413: "too large", 422: "invalid", 429: "throttled"}
 
 
-def _outcome(status: int) -> str:
+def outcome_of(status: int) -> str:
+    """The audit log's word for an HTTP status (served, unauthenticated, forbidden, not found,
+    too large, invalid, throttled, server error ...).
+
+    Introduced in lab 12 (API security).
+    """
     if status in _OUTCOMES:
         return _OUTCOMES[status]
     if 200 <= status < 300:
@@ -1283,7 +1289,7 @@ class _AuditMiddleware:
             system = parts[2] if len(parts) > 2 and parts[2] in self.systems else "-"
             self.audit.record(state.get("principal"), endpoint, system, status,
                               int(state.get("n_items", 0)),
-                              state.get("outcome") or _outcome(status),
+                              state.get("outcome") or outcome_of(status),
                               digest.hexdigest()[:16], method=scope.get("method", ""))
 
 
