@@ -37,7 +37,7 @@
 # 4. grade any model's security with measured numbers and intervals, and read a grade's
 #    uncertainty before acting on it.
 #
-# **Prerequisites:** labs 00-13. **Estimated time:** about 150 minutes of reading, exercises
+# **Prerequisites:** labs 00-13. **Estimated time:** about 155 minutes of reading, exercises
 # and questions (estimated from the notebook; the notebook itself runs in under a minute).
 #
 # **Grading.** The exercises are autograded (nbgrader's solution regions and hidden test
@@ -465,7 +465,7 @@ display(plots.table(capstone.controls_table(), caption=f"The {len(capstone.CONTR
 # %% [markdown]
 # ### Exercise 1 · Buy the controls that remove the most risk
 #
-# Write `choose_controls(controls, budget)`. `controls` is a list of dicts with `"name"`,
+# Write `buy_controls(controls, budget)`. `controls` is a list of dicts with `"name"`,
 # `"cost"` (> 0) and `"reduction"` (the risk the control removes from the register; reductions
 # add up). Return the names, sorted, of the subset with the largest total reduction whose total
 # cost does not exceed `budget` (spending exactly the budget is allowed); among subsets with the
@@ -479,7 +479,7 @@ display(plots.table(capstone.controls_table(), caption=f"The {len(capstone.CONTR
 
 
 # %%
-def choose_controls(controls, budget):
+def buy_controls(controls, budget):
     ### BEGIN SOLUTION
     import itertools
 
@@ -504,9 +504,9 @@ def choose_controls(controls, budget):
 
 # %%
 ### POINTS: 2
-choose_controls = check(lab14.CHOOSE_CONTROLS, choose_controls)
+buy_controls = check(lab14.CHOOSE_CONTROLS, buy_controls)
 ### BEGIN HIDDEN TESTS
-grade(lab14.CHOOSE_CONTROLS, choose_controls)
+grade(lab14.CHOOSE_CONTROLS, buy_controls)
 ### END HIDDEN TESTS
 
 
@@ -519,7 +519,7 @@ ex1_offer = [{"name": k, "cost": capstone.CONTROLS[k].cost,
 display(plots.table(pd.DataFrame(ex1_offer), caption="Each control's risk reduction on its own "
                     "(total inherent risk minus the residual with that control alone)"))
 print(f"your choice within {capstone.BUDGET} person-weeks, adding the reductions up: "
-      f"{', '.join(choose_controls(ex1_offer, capstone.BUDGET))}")
+      f"{', '.join(buy_controls(ex1_offer, capstone.BUDGET))}")
 
 # %%
 blue_controls = capstone.choose_controls(blue_model, capstone.BUDGET)

@@ -506,3 +506,12 @@ def test_stream_change_refuses_bad_input():
         common.stream_change([1.0, 2.0], "CUSUM")
     with pytest.raises(ValueError):
         common.stream_change(np.zeros((3, 2)))
+
+
+def test_window_meta_gives_the_entries_none_when_empty_and_names_the_builder():
+    full = common.Window(5, np.zeros((2, 1)), meta={"a": np.ones(2), "b": np.zeros(2)})
+    assert common.window_meta(full, ("a", "b"), "a", builder="make_week") is full.meta
+    empty = common.Window(6, np.zeros((0, 1)), meta={"a": np.ones(0), "b": np.zeros(0)})
+    assert common.window_meta(empty, ("a",), "a", builder="make_week") is None
+    with pytest.raises(ValueError, match="make_week"):
+        common.window_meta(full, ("a", "c"), "a", builder="make_week")

@@ -357,7 +357,7 @@ def _td_after_end(alert_hours, start_hour, end_hour):  # any later alert counts
 def _td_cases(shift: int) -> list[Case]:
     s = shift
     return [
-        Case(([s + 12, s + 5, s + 7], s + 4, s + 20),
+        Case(([s + 7, s + 12, s + 5], s + 4, s + 20),
              label="alerts in any order: the first inside counts, seen when its hour closes"),
         Case(([s + 1, s + 30], s + 10, s + 20), label="alerts only before and after: missed"),
         Case(([s + 2, s + 11], s + 10, s + 20), label="an alert before the start does not count"),

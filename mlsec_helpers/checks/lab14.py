@@ -145,7 +145,7 @@ GRADE_INTERVAL = Exercise(
 # --- exercise 2: controls under a budget ---------------------------------------------------------
 
 
-def choose_controls(controls, budget) -> list[str]:
+def buy_controls(controls, budget) -> list[str]:
     """Choose the controls to buy. ``controls`` is a list of dicts with ``"name"``, ``"cost"``
     (> 0) and ``"reduction"`` (the risk it removes from the register; reductions add up).
     Return the names, sorted, of the subset with the largest total reduction whose total cost
@@ -213,7 +213,7 @@ def _cc_cheapest_first(controls, budget):  # as many controls as the money buys
 
 def _cc_strict_budget(controls, budget):  # total cost must stay below the budget
     _check_controls(controls, budget)
-    return choose_controls(controls, budget - 1e-6) if budget > 0 else []
+    return buy_controls(controls, budget - 1e-6) if budget > 0 else []
 
 
 def _cc_no_tiebreak(controls, budget):  # first best subset found, however costly
@@ -230,7 +230,7 @@ def _cc_no_tiebreak(controls, budget):  # first best subset found, however costl
 
 
 def _cc_keeps_useless(controls, budget):  # fills the budget with zero-reduction controls
-    best = choose_controls(controls, budget)
+    best = buy_controls(controls, budget)
     spent = sum(c["cost"] for c in controls if c["name"] in best)
     for c in sorted(controls, key=lambda c: c["cost"]):
         if c["name"] not in best and c["reduction"] <= 0 and spent + c["cost"] <= budget:
@@ -276,8 +276,8 @@ def _choose_cases(scale: float, tag: str) -> list[Case]:
 
 
 CHOOSE_CONTROLS = Exercise(
-    name="choose_controls",
-    reference=choose_controls,
+    name="buy_controls",
+    reference=buy_controls,
     cases=lambda: _choose_cases(1.0, ""),
     hidden_cases=lambda: _choose_cases(1.5, "ctl-"),
     validate=lambda got, case: (None if isinstance(got, list | tuple)
@@ -591,5 +591,5 @@ EXERCISES: tuple[Exercise, ...] = (CHOOSE_CONTROLS, UNCOVERED_DUTIES, GRADE_INTE
 
 __all__ = ["CHALLENGE", "CHALLENGE_ERROR", "CHOOSE_CONTROLS", "EXERCISES", "EXPLAIN_BUDGET",
            "EXPLAIN_DECIMALS", "GRADE_INTERVAL", "LETTERS", "UNCOVERED_DUTIES",
-           "ExplanationTask", "challenge_outcome", "choose_controls", "explanation_task",
+           "ExplanationTask", "challenge_outcome", "buy_controls", "explanation_task",
            "grade_interval", "recover_slopes", "uncovered_duties"]

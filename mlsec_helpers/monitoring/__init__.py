@@ -37,9 +37,9 @@ Where the code of each part of the lab lives (the lab calls ``monitoring.name`` 
   :func:`monitor_week`, :func:`multivariate_drift`, :func:`new_alerts`, :func:`psi`,
   :func:`psi_categorical`, :func:`psi_per_feature`, :func:`psi_shares`,
   :func:`resample_windows`, :func:`run_monitors`, :func:`stream_change`, :func:`stream_changes`,
-  :func:`time_to_detection`, :class:`Week`, :class:`Window`; ``figures.py``:
-  :func:`budget_table`, :func:`budget_widget`, :class:`BudgetExplorer`, :func:`dashboard`,
-  :data:`INCIDENT_COLORS`; ``diagram.py``: :func:`monitoring_diagram`.
+  :func:`time_to_detection`, :class:`Week`, :class:`Window`, :func:`window_meta`;
+  ``figures.py``: :func:`budget_table`, :func:`budget_widget`, :class:`BudgetExplorer`,
+  :func:`dashboard`, :data:`INCIDENT_COLORS`; ``diagram.py``: :func:`monitoring_diagram`.
 - image (scanner drift, adversarial digits), ``image.py``: :func:`attack_damage`,
   :func:`digit_bank`, :func:`image_monitors`, :func:`image_week`, :data:`INK_LEVEL`,
   :func:`paced_attack`, :func:`pgd_digits`, :func:`scanner_change`, :func:`squeeze_bit_depth`,
@@ -124,6 +124,7 @@ from .common import (
     stream_change,
     stream_changes,
     time_to_detection,
+    window_meta,
 )
 from .diagram import (
     monitoring_diagram,
@@ -425,4 +426,5 @@ __all__ = [
     "time_to_detection",
     "transaction_hours",
     "visible_hours",
+    "window_meta",
 ]

@@ -44,6 +44,7 @@ from ..validate import (
 from .results import AlertVerdict, Detection, WeekReport
 
 __all__ = [
+    "window_meta",
     "check_alerts",
     "check_frame",
     "check_hours",
@@ -579,6 +580,21 @@ class Monitor:
         if math.isinf(value):
             raise ValueError(f"monitor {self.name!r} returned {value} at hour {window.hour}")
         return value
+
+
+def window_meta(window: Window, keys: Iterable[str], count_key: str, *,
+                builder: str) -> dict | None:
+    """The per-row meta entries of ``window`` that a domain's monitors read, or ``None`` when
+    the window is empty (``count_key``'s entry has no row: the monitors report no value that
+    hour). A missing entry is a window not built by ``builder`` (named in the error).
+
+    Introduced in lab 13 (Monitoring and response).
+    """
+    missing = [k for k in keys if k not in window.meta]
+    if missing:
+        raise ValueError(f"window {window.hour} lacks the meta entries {missing} (use "
+                         f"{builder})")
+    return window.meta if len(window.meta[count_key]) else None
 
 
 def check_monitors(monitors: object) -> tuple[Monitor, ...]:

@@ -41,7 +41,16 @@ from ..validate import (
     check_seed,
     check_texts,
 )
-from .common import HOURS, Incident, Monitor, Week, Window, multivariate_drift, psi_shares
+from .common import (
+    HOURS,
+    Incident,
+    Monitor,
+    Week,
+    Window,
+    multivariate_drift,
+    psi_shares,
+    window_meta,
+)
 
 __all__ = [
     "DAILY_PROFILE",
@@ -569,11 +578,8 @@ def text_monitors(ref: TextMonitors, *, low_confidence: float = 0.5,
     near = ref.near_miss
 
     def rows(window: Window) -> dict | None:
-        missing = [k for k in (*TEXT_FEATURE_COLUMNS, "emb") if k not in window.meta]
-        if missing:
-            raise ValueError(f"window {window.hour} lacks the meta features {missing} (use "
-                             "assemble_text_week)")
-        return window.meta if len(window.meta["predicted"]) else None
+        return window_meta(window, (*TEXT_FEATURE_COLUMNS, "emb"), "predicted",
+                           builder="assemble_text_week")
 
     def oov(w):
         f = rows(w)

@@ -43,7 +43,7 @@ from ..validate import (
     check_number,
     check_seed,
 )
-from .common import HOURS, Incident, Monitor, Week, Window, psi_shares
+from .common import HOURS, Incident, Monitor, Week, Window, psi_shares, window_meta
 from .nlp import DAILY_PROFILE
 
 __all__ = [
@@ -644,12 +644,8 @@ def rec_monitors(ref: ReferenceRecommender, *, fpr: float = 0.05) -> list[Monito
     fpr = check_fraction(fpr, "fpr", allow_zero=False)
 
     def rows(w: Window) -> dict | None:
-        missing = [k for k in ("n_ratings", "anomaly", "suspect", "surge", "new_films", "pop")
-                   if k not in w.meta]
-        if missing:
-            raise ValueError(f"window {w.hour} lacks the meta entries {missing} (use "
-                             "assemble_profile_week)")
-        return w.meta if len(w.meta["n_ratings"]) else None
+        return window_meta(w, ("n_ratings", "anomaly", "suspect", "surge", "new_films", "pop"),
+                           "n_ratings", builder="assemble_profile_week")
 
     def new_film(w):
         f = rows(w)
