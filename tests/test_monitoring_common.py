@@ -515,3 +515,14 @@ def test_window_meta_gives_the_entries_none_when_empty_and_names_the_builder():
     assert common.window_meta(empty, ("a",), "a", builder="make_week") is None
     with pytest.raises(ValueError, match="make_week"):
         common.window_meta(full, ("a", "c"), "a", builder="make_week")
+
+
+def test_hourly_counts_spreads_one_count_or_checks_one_per_hour():
+    assert common.hourly_counts(range(3), 2) == ([0, 1, 2], [2, 2, 2])
+    assert common.hourly_counts([5, 6], [1, 0]) == ([5, 6], [1, 0])
+    with pytest.raises(ValueError):
+        common.hourly_counts([5, 6], [1])
+    with pytest.raises(ValueError):
+        common.hourly_counts([common.HOURS], 1)
+    with pytest.raises(ValueError):
+        common.hourly_counts([1], -1)

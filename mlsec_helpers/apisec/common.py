@@ -838,8 +838,10 @@ class ServedSystem:
         raise NotImplementedError  # pragma: no cover - abstract
 
     def predict(self, payload, raw_scores: bool = False) -> dict:
-        """The answer to a validated body."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The answer to a validated body: the model's labels, and its probabilities when
+        ``raw_scores`` (the image and recommender systems answer in their own way)."""
+        return self._answer(np.asarray(self.system.predict_proba(self.features(payload))),
+                            raw_scores)
 
     def body(self, values) -> dict:
         """A JSON-ready predict body for rows of the domain's data."""
@@ -946,10 +948,6 @@ class _TextSystem(ServedSystem):
 
     def features(self, payload):
         return list(payload.texts)
-
-    def predict(self, payload, raw_scores=False):
-        return self._answer(np.asarray(self.system.predict_proba(self.features(payload))),
-                            raw_scores)
 
     def body(self, values):
         if isinstance(values, str):
@@ -1094,10 +1092,6 @@ class _FraudSystem(ServedSystem):
         return np.asarray([[getattr(t, name) for name in self.feature_names]
                            for t in payload.transactions], dtype=np.float64)
 
-    def predict(self, payload, raw_scores=False):
-        return self._answer(np.asarray(self.system.predict_proba(self.features(payload))),
-                            raw_scores)
-
     def body(self, values):
         X = np.asarray(values, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
@@ -1137,10 +1131,6 @@ class _MedicalSystem(ServedSystem):
 
     def features(self, payload):
         return np.asarray([list(p) for p in payload.patients], dtype=np.float64)
-
-    def predict(self, payload, raw_scores=False):
-        return self._answer(np.asarray(self.system.predict_proba(self.features(payload))),
-                            raw_scores)
 
     def body(self, values):
         X = np.asarray(values, dtype=np.float64)

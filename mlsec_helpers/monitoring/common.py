@@ -44,6 +44,7 @@ from ..validate import (
 from .results import AlertVerdict, Detection, WeekReport
 
 __all__ = [
+    "hourly_counts",
     "window_meta",
     "check_alerts",
     "check_frame",
@@ -580,6 +581,24 @@ class Monitor:
         if math.isinf(value):
             raise ValueError(f"monitor {self.name!r} returned {value} at hour {window.hour}")
         return value
+
+
+def hourly_counts(hours: Iterable[int], per_hour: int | Iterable[int]
+                  ) -> tuple[list[int], list[int]]:
+    """The hours of the week (each in 0..HOURS-1) and how many items arrive in each:
+    ``per_hour`` is one count for every hour or one count per hour. Bad input (an hour outside
+    the week, a negative count, counts that do not match the hours) raises a clear error.
+
+    Introduced in lab 13 (Monitoring and response).
+    """
+    hours = [check_int(h, "hour", minimum=0, maximum=HOURS - 1) for h in hours]
+    if isinstance(per_hour, int | np.integer):
+        counts = [check_int(per_hour, "per_hour", minimum=0)] * len(hours)
+    else:
+        counts = [check_int(c, "per_hour", minimum=0) for c in per_hour]
+        if len(counts) != len(hours):
+            raise ValueError(f"per_hour has {len(counts)} counts for {len(hours)} hours")
+    return hours, counts
 
 
 def window_meta(window: Window, keys: Iterable[str], count_key: str, *,

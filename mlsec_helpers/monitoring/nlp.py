@@ -47,6 +47,7 @@ from .common import (
     Monitor,
     Week,
     Window,
+    hourly_counts,
     multivariate_drift,
     psi_shares,
     window_meta,
@@ -250,13 +251,7 @@ def place_messages(messages: pd.DataFrame, hours: Sequence[int] | range,
     Introduced in lab 13 (Monitoring and response).
     """
     check_frame(messages, ["text"], "messages")
-    hours = [check_int(h, "hour", minimum=0, maximum=HOURS - 1) for h in hours]
-    if isinstance(per_hour, int | np.integer):
-        counts = [check_int(per_hour, "per_hour", minimum=0)] * len(hours)
-    else:
-        counts = [check_int(c, "per_hour", minimum=0) for c in per_hour]
-        if len(counts) != len(hours):
-            raise ValueError(f"per_hour has {len(counts)} counts for {len(hours)} hours")
+    hours, counts = hourly_counts(hours, per_hour)
     need = int(sum(counts))
     if need > len(messages) and not (cycle and len(messages)):
         raise ValueError(f"placing {need} messages needs that many rows, messages has "

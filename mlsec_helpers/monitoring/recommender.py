@@ -43,7 +43,16 @@ from ..validate import (
     check_number,
     check_seed,
 )
-from .common import HOURS, Incident, Monitor, Week, Window, psi_shares, window_meta
+from .common import (
+    HOURS,
+    Incident,
+    Monitor,
+    Week,
+    Window,
+    hourly_counts,
+    psi_shares,
+    window_meta,
+)
 from .nlp import DAILY_PROFILE
 
 __all__ = [
@@ -381,14 +390,8 @@ def place_profiles(profiles: pd.DataFrame, hours: Sequence[int] | range,
     Introduced in lab 13 (Monitoring and response).
     """
     check_frame(profiles, ["profile", "item", "rating"], "profiles")
-    hours = [check_int(h, "hour", minimum=0, maximum=HOURS - 1) for h in hours]
+    hours, counts = hourly_counts(hours, per_hour)
     start_id = check_int(start_id, "start_id", minimum=0)
-    if isinstance(per_hour, int | np.integer):
-        counts = [check_int(per_hour, "per_hour", minimum=0)] * len(hours)
-    else:
-        counts = [check_int(c, "per_hour", minimum=0) for c in per_hour]
-        if len(counts) != len(hours):
-            raise ValueError(f"per_hour has {len(counts)} counts for {len(hours)} hours")
     ids = np.unique(profiles["profile"].to_numpy())
     need = int(sum(counts))
     if need > len(ids):
